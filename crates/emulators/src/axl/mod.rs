@@ -1,0 +1,1 @@
+//! CUCM AXL SOAP emulator (in progress).
