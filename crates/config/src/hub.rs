@@ -1,0 +1,194 @@
+//! `hub.toml`: how `wfm-hub` listens, where it stores, and which projects it serves.
+
+use crate::{issue, ConfigIssue, Secret};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use wfm_model::ProjectId;
+
+/// The whole hub configuration.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HubConfig {
+    /// Listener and TLS.
+    #[serde(default)]
+    pub server: HubServerConfig,
+    /// Storage backend.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// Projects (tenants) and their tokens.
+    #[serde(default)]
+    pub projects: Vec<ProjectConfig>,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// Listener settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct HubServerConfig {
+    /// Address to listen on. Default `127.0.0.1:8443`.
+    pub bind: SocketAddr,
+    /// TLS certificate chain (PEM). Required unless `allow_insecure_http`.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM). Required unless `allow_insecure_http`.
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP. For labs only; logged loudly.
+    pub allow_insecure_http: bool,
+    /// Largest accepted request body in bytes. Default 64 MiB (a 24,000-agent snapshot is ~15 MiB).
+    pub max_body_bytes: usize,
+}
+
+impl Default for HubServerConfig {
+    fn default() -> Self {
+        HubServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            tls_cert: None,
+            tls_key: None,
+            allow_insecure_http: false,
+            max_body_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Storage backend.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct StorageConfig {
+    /// `sqlite://path/to/hub.sqlite` (embedded, default `sqlite://wfm-hub.sqlite`) or
+    /// `postgres://user@host:5432/db` (production; several hub replicas may share it).
+    pub url: String,
+    /// Most connections in the pool. Default 8.
+    pub max_connections: u32,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            url: "sqlite://wfm-hub.sqlite".to_string(),
+            max_connections: 8,
+        }
+    }
+}
+
+/// One project (tenant).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProjectConfig {
+    /// Project id, used in URLs and importer configs.
+    pub id: ProjectId,
+    /// Human-readable name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Bearer token that grants access to this project (or `token_file`, or `${ENV}`); at least
+    /// 32 characters.
+    pub token: Secret,
+    /// Roles that exist in this project; `role_equivalents` targets must be among them. Default
+    /// `["agent", "supervisor"]`.
+    #[serde(default = "default_roles")]
+    pub roles: Vec<String>,
+}
+
+fn default_roles() -> Vec<String> {
+    vec!["agent".to_string(), "supervisor".to_string()]
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging settings (shared by both programs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// `text` (default) or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `wfm_sources=debug,info`. Default `info`; `RUST_LOG`
+    /// overrides it.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info".to_string(),
+        }
+    }
+}
+
+impl HubConfig {
+    /// Checks everything that can be checked without I/O; returns every problem.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let s = &self.server;
+        match (&s.tls_cert, &s.tls_key) {
+            (Some(_), Some(_)) => {}
+            (None, None) if s.allow_insecure_http => {}
+            (None, None) => issues.push(issue(
+                "server.tls_cert",
+                "TLS is required: set tls_cert and tls_key, or allow_insecure_http = true for a lab",
+            )),
+            (Some(_), None) => issues.push(issue("server.tls_key", "tls_cert is set but tls_key is not")),
+            (None, Some(_)) => issues.push(issue("server.tls_cert", "tls_key is set but tls_cert is not")),
+        }
+        if s.max_body_bytes < 1024 {
+            issues.push(issue("server.max_body_bytes", "must be at least 1024"));
+        }
+        let url = &self.storage.url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            issues.push(issue(
+                "storage.url",
+                format!("'{url}' is neither sqlite://… nor postgres://…"),
+            ));
+        }
+        if self.storage.max_connections == 0 {
+            issues.push(issue("storage.max_connections", "must be at least 1"));
+        }
+        if self.projects.is_empty() {
+            issues.push(issue(
+                "projects",
+                "no project configured: add a [[projects]] table",
+            ));
+        }
+        let mut ids = HashSet::new();
+        let mut tokens = HashSet::new();
+        for (i, p) in self.projects.iter().enumerate() {
+            if !ids.insert(p.id.clone()) {
+                issues.push(issue(
+                    format!("projects[{i}].id"),
+                    format!("project '{}' is listed twice", p.id),
+                ));
+            }
+            if p.token.expose().len() < 32 {
+                issues.push(issue(
+                    format!("projects[{i}].token"),
+                    "must be at least 32 characters (e.g. `openssl rand -hex 32`)",
+                ));
+            }
+            if !tokens.insert(p.token.expose().to_string()) {
+                issues.push(issue(
+                    format!("projects[{i}].token"),
+                    "the same token is used by two projects",
+                ));
+            }
+            if p.roles.iter().any(|r| r.trim().is_empty()) {
+                issues.push(issue(
+                    format!("projects[{i}].roles"),
+                    "contains an empty role name",
+                ));
+            }
+        }
+        issues
+    }
+}
