@@ -248,6 +248,11 @@ mod tests {
         m.source_request("uccx", "resource", RequestOutcome::Ok);
         m.source_error("uccx", "timeout");
         m.sync_objects("uccx", "user", "created", 3);
+        m.sync_duration
+            .get_or_create(&SourceLabels {
+                source: "uccx".into(),
+            })
+            .observe(0.5);
         let text = m.encode();
         assert!(
             text.contains(
