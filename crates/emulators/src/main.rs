@@ -1,1 +1,196 @@
-fn main() {}
+//! `wfm-emulator`: run the UCCX and/or CUCM AXL emulators over one generated data set.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use wfm_emulators::axl::{AxlConfig, AxlEmulator};
+use wfm_emulators::uccx::{UccxConfig, UccxEmulator};
+use wfm_emulators::{DatasetSpec, EmulatorHandle, SharedData};
+
+/// Cisco UCCX Admin REST and CUCM AXL emulators.
+#[derive(Parser)]
+#[command(name = "wfm-emulator", version)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// UCCX Admin REST API (`/adminapi`).
+    Uccx(Common),
+    /// CUCM AXL SOAP API (`/axl/`).
+    Cucm(Common),
+    /// Both, on `--port` (UCCX) and `--axl-port` (AXL), over the same data set.
+    All(Common),
+}
+
+/// Options shared by every subcommand.
+#[derive(Args, Clone)]
+struct Common {
+    /// Number of agents.
+    #[arg(long, default_value_t = 400)]
+    agents: usize,
+    /// Number of teams.
+    #[arg(long, default_value_t = 25)]
+    teams: usize,
+    /// Number of supervisors.
+    #[arg(long, default_value_t = 40)]
+    supervisors: usize,
+    /// Number of skills.
+    #[arg(long, default_value_t = 30)]
+    skills: usize,
+    /// Data set seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Share of CUCM users without an e-mail (0.0..=1.0).
+    #[arg(long, default_value_t = 0.0)]
+    missing_email_share: f64,
+    /// Port (UCCX for `all`); 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// AXL port for `all`; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    axl_port: u16,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Basic-auth user (default: administrator for UCCX, axladmin for AXL).
+    #[arg(long)]
+    username: Option<String>,
+    /// Basic-auth password (default: ciscopsdt).
+    #[arg(long)]
+    password: Option<String>,
+    /// Serve HTTPS with a freshly generated self-signed certificate (written next to the temp dir).
+    #[arg(long)]
+    tls_self_signed: bool,
+    /// AXL version served.
+    #[arg(long, default_value = "12.5")]
+    axl_version: String,
+    /// AXL largest result set per query.
+    #[arg(long, default_value_t = 2000)]
+    max_rows: usize,
+    /// AXL requests allowed in flight at once (0: no limit).
+    #[arg(long, default_value_t = 1)]
+    max_concurrent: usize,
+}
+
+fn tls(c: &Common) -> anyhow::Result<Option<(String, String)>> {
+    if !c.tls_self_signed {
+        return Ok(None);
+    }
+    let pair = wfm_emulators::tls::self_signed(&[]).context("generating a certificate")?;
+    let path = std::env::temp_dir().join(format!("wfm-emulator-{}.pem", std::process::id()));
+    std::fs::write(&path, &pair.cert_pem).context("writing the certificate")?;
+    println!(
+        "self-signed certificate (trust it in the client): {}",
+        path.display()
+    );
+    Ok(Some((pair.cert_pem, pair.key_pem)))
+}
+
+async fn start_uccx(
+    c: &Common,
+    data: SharedData,
+    tls: Option<(String, String)>,
+) -> anyhow::Result<EmulatorHandle> {
+    let cfg = UccxConfig {
+        username: c.username.clone().unwrap_or_else(|| "administrator".into()),
+        password: c.password.clone().unwrap_or_else(|| "ciscopsdt".into()),
+        latency: Duration::from_millis(c.latency_ms),
+        tls,
+        bind: Some(SocketAddr::new(c.host, c.port)),
+        ..UccxConfig::default()
+    };
+    let h = UccxEmulator::spawn(cfg.clone(), data)
+        .await
+        .context("starting the UCCX emulator")?;
+    println!(
+        "UCCX Admin API: {}/adminapi/resource  user={} password={}",
+        h.base_url(),
+        cfg.username,
+        cfg.password
+    );
+    Ok(h)
+}
+
+async fn start_axl(
+    c: &Common,
+    port: u16,
+    data: SharedData,
+    tls: Option<(String, String)>,
+) -> anyhow::Result<EmulatorHandle> {
+    let cfg = AxlConfig {
+        username: c.username.clone().unwrap_or_else(|| "axladmin".into()),
+        password: c.password.clone().unwrap_or_else(|| "ciscopsdt".into()),
+        latency: Duration::from_millis(c.latency_ms),
+        tls,
+        bind: Some(SocketAddr::new(c.host, port)),
+        version: c.axl_version.clone(),
+        max_rows_per_query: c.max_rows,
+        max_concurrent: c.max_concurrent,
+        ..AxlConfig::default()
+    };
+    let h = AxlEmulator::spawn(cfg.clone(), data)
+        .await
+        .context("starting the AXL emulator")?;
+    println!(
+        "CUCM AXL {}: {}/axl/  user={} password={}",
+        cfg.version,
+        h.base_url(),
+        cfg.username,
+        cfg.password
+    );
+    Ok(h)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let cli = Cli::parse();
+    let c = match &cli.cmd {
+        Cmd::Uccx(c) | Cmd::Cucm(c) | Cmd::All(c) => c.clone(),
+    };
+    let spec = DatasetSpec {
+        agents: c.agents,
+        teams: c.teams,
+        supervisors: c.supervisors,
+        skills: c.skills,
+        seed: c.seed,
+        missing_email_share: c.missing_email_share,
+    };
+    let data = SharedData::generate(&spec);
+    println!(
+        "data set: {} resources, {} teams, {} CUCM end users (seed {})",
+        data.read().resources.len(),
+        data.read().teams.len(),
+        data.read().end_users.len(),
+        c.seed
+    );
+    let tls = tls(&c)?;
+    let mut handles = Vec::new();
+    match cli.cmd {
+        Cmd::Uccx(_) => handles.push(start_uccx(&c, data, tls).await?),
+        Cmd::Cucm(_) => handles.push(start_axl(&c, c.port, data, tls).await?),
+        Cmd::All(_) => {
+            handles.push(start_uccx(&c, data.clone(), tls.clone()).await?);
+            handles.push(start_axl(&c, c.axl_port, data, tls).await?);
+        }
+    }
+    println!("press Ctrl-C to stop");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    for h in &handles {
+        h.shutdown();
+    }
+    println!("stopped");
+    Ok(())
+}
