@@ -1,0 +1,242 @@
+//! Hub storage of the per-project user directory, the sync-run history with its change logs,
+//! and idempotency records, on SQLite (embedded default) or PostgreSQL (production).
+//!
+//! Owns the schema (numbered migrations per backend under `migrations/`), the one-transaction
+//! identity sync (load the current state, call [`wfm_sync::plan`], apply, record), and the
+//! directory reads the hub API serves. It must not know about HTTP, tokens or upstream sources,
+//! and never deletes a user.
+//!
+//! Every query is scoped by project: an id that belongs to another project is simply not found.
+//! Ids are UUID v4 text; times are RFC 3339 UTC text with microseconds.
+
+mod common;
+mod error;
+mod postgres;
+mod sqlite;
+
+pub use error::StoreError;
+
+use std::collections::BTreeSet;
+use time::OffsetDateTime;
+use wfm_model::ProjectId;
+use wfm_protocol::{
+    GroupDetail, GroupQuery, GroupView, ObjectChange, Page, SyncRequest, SyncRun, UserQuery,
+    UserView,
+};
+
+/// A handle on the hub database. Cheap to clone (the pools are shared).
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// Embedded SQLite file.
+    Sqlite(sqlx::SqlitePool),
+    /// PostgreSQL server.
+    Postgres(sqlx::PgPool),
+}
+
+/// What [`Store::sync_directory`] answers: the HTTP status and JSON body to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncOutcome {
+    /// The request was processed now (200 applied or dry run, 409 refused, 422 failed).
+    Fresh {
+        /// HTTP status.
+        status: u16,
+        /// JSON body: `SyncResponse` for 200/409, `ErrorBody` for 422.
+        body: Vec<u8>,
+    },
+    /// The idempotency key was seen before with the same request: the stored answer.
+    Replay {
+        /// HTTP status stored with the key.
+        status: u16,
+        /// JSON body stored with the key.
+        body: Vec<u8>,
+    },
+}
+
+impl SyncOutcome {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            SyncOutcome::Fresh { status, .. } | SyncOutcome::Replay { status, .. } => *status,
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> &[u8] {
+        match self {
+            SyncOutcome::Fresh { body, .. } | SyncOutcome::Replay { body, .. } => body,
+        }
+    }
+
+    /// True for a replayed answer.
+    pub fn is_replay(&self) -> bool {
+        matches!(self, SyncOutcome::Replay { .. })
+    }
+}
+
+/// Calls the same-named function of the active backend.
+macro_rules! dispatch {
+    ($self:ident, $f:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Sqlite(pool) => sqlite::$f(pool, $($arg),*).await,
+            Store::Postgres(pool) => postgres::$f(pool, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens `sqlite://path` (the file is created if missing; WAL, foreign keys on, busy timeout)
+    /// or `postgres://…`, and runs that backend's migrations.
+    ///
+    /// Errors: [`StoreError::InvalidUrl`] for another scheme or bad options, a retriable
+    /// [`StoreError::Database`] when the server cannot be reached, [`StoreError::Migration`].
+    pub async fn open(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            return Ok(Store::Sqlite(sqlite::open(url, max_connections).await?));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Store::Postgres(postgres::open(url, max_connections).await?));
+        }
+        Err(StoreError::InvalidUrl(
+            "expected sqlite://… or postgres://…".into(),
+        ))
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, ping())
+    }
+
+    /// Creates the project if missing (named `name`, or its id) and adds any missing roles.
+    /// Never renames a project or removes a role.
+    pub async fn ensure_project(
+        &self,
+        project: &ProjectId,
+        name: Option<&str>,
+        roles: &[String],
+    ) -> Result<(), StoreError> {
+        let now = common::format_time(OffsetDateTime::now_utc());
+        dispatch!(self, ensure_project(project, name, roles, &now))
+    }
+
+    /// True when the project exists.
+    pub async fn project_exists(&self, project: &ProjectId) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(pool) => {
+                sqlite::project_exists(&mut *pool.acquire().await?, project).await
+            }
+            Store::Postgres(pool) => {
+                postgres::project_exists(&mut *pool.acquire().await?, project).await
+            }
+        }
+    }
+
+    /// The project's role names (empty for an unknown project).
+    pub async fn roles(&self, project: &ProjectId) -> Result<BTreeSet<String>, StoreError> {
+        match self {
+            Store::Sqlite(pool) => sqlite::roles(&mut *pool.acquire().await?, project).await,
+            Store::Postgres(pool) => postgres::roles(&mut *pool.acquire().await?, project).await,
+        }
+    }
+
+    /// The whole identity sync of one source, in one transaction.
+    ///
+    /// Looks up the idempotency key (same key and `request_hash`: [`SyncOutcome::Replay`] of the
+    /// stored answer; same key, other hash: [`StoreError::IdempotencyConflict`]); serialises
+    /// syncs of the same (project, source); loads the stored state of that source; plans with
+    /// [`wfm_sync::plan`]; applies the plan unless it is a dry run or refused; records the run
+    /// and its full change log (groups, then users); stores the answer under the key (200
+    /// applied/dry run, 409 refused, 422 failed with an `ErrorBody`); commits.
+    ///
+    /// Errors roll everything back: [`StoreError::UnknownProject`], [`StoreError::Database`]
+    /// (retriable when transient), [`StoreError::Corrupt`].
+    pub async fn sync_directory(
+        &self,
+        project: &ProjectId,
+        req: &SyncRequest,
+        idempotency_key: &str,
+        request_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<SyncOutcome, StoreError> {
+        dispatch!(
+            self,
+            sync_directory(project, req, idempotency_key, request_hash, now)
+        )
+    }
+
+    /// One page of users, ordered by username then id. Filters: source, exact username, group
+    /// (hub id), enabled, and `q` (case-insensitive substring of username, first name, last
+    /// name or e-mail). Limit defaults to 100, at most 1000.
+    pub async fn list_users(
+        &self,
+        project: &ProjectId,
+        q: &UserQuery,
+    ) -> Result<Page<UserView>, StoreError> {
+        dispatch!(self, list_users(project, q))
+    }
+
+    /// One user by hub id, with attributes, skills, groups and roles.
+    pub async fn get_user(
+        &self,
+        project: &ProjectId,
+        id: &str,
+    ) -> Result<Option<UserView>, StoreError> {
+        dispatch!(self, get_user(project, id))
+    }
+
+    /// One page of groups, ordered by name then id. Limit defaults to 100, at most 1000.
+    pub async fn list_groups(
+        &self,
+        project: &ProjectId,
+        q: &GroupQuery,
+    ) -> Result<Page<GroupView>, StoreError> {
+        dispatch!(self, list_groups(project, q))
+    }
+
+    /// One group by hub id, with the ids of all its members (enabled or not).
+    pub async fn get_group(
+        &self,
+        project: &ProjectId,
+        id: &str,
+    ) -> Result<Option<GroupDetail>, StoreError> {
+        dispatch!(self, get_group(project, id))
+    }
+
+    /// Sync-run history, newest first. A limit of 0 means 100; at most 1000.
+    pub async fn list_runs(
+        &self,
+        project: &ProjectId,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Page<SyncRun>, StoreError> {
+        dispatch!(self, list_runs(project, offset, limit))
+    }
+
+    /// One sync run.
+    pub async fn get_run(
+        &self,
+        project: &ProjectId,
+        id: &str,
+    ) -> Result<Option<SyncRun>, StoreError> {
+        dispatch!(self, get_run(project, id))
+    }
+
+    /// One page of a run's change log in apply order (groups, then users); `None` when the run
+    /// does not exist in this project. A limit of 0 means 100; at most 1000.
+    pub async fn run_changes(
+        &self,
+        project: &ProjectId,
+        id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Option<Page<ObjectChange>>, StoreError> {
+        dispatch!(self, run_changes(project, id, offset, limit))
+    }
+}

@@ -1,0 +1,504 @@
+// Read queries shared by both backends. This file is `include!`d into `sqlite.rs` and
+// `postgres.rs`, which define `Pool`, `Conn`, `READ_TX`, `in_ids` and `ids_param`; all SQL here
+// uses `$n` placeholders, which both backends accept.
+
+/// Checks that the database answers.
+pub(crate) async fn ping(pool: &Pool) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+/// Creates the project if missing and adds missing roles.
+pub(crate) async fn ensure_project(
+    pool: &Pool,
+    project: &ProjectId,
+    name: Option<&str>,
+    roles: &[String],
+    now: &str,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(project.as_str())
+    .bind(name.unwrap_or(project.as_str()))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    for role in roles {
+        sqlx::query(
+            "INSERT INTO roles (project_id, name) VALUES ($1, $2) ON CONFLICT (project_id, name) DO NOTHING",
+        )
+        .bind(project.as_str())
+        .bind(role)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// True when the project exists.
+pub(crate) async fn project_exists(
+    conn: &mut Conn,
+    project: &ProjectId,
+) -> Result<bool, StoreError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT id FROM projects WHERE id = $1")
+        .bind(project.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// The project's role names.
+pub(crate) async fn roles(
+    conn: &mut Conn,
+    project: &ProjectId,
+) -> Result<BTreeSet<String>, StoreError> {
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT name FROM roles WHERE project_id = $1")
+        .bind(project.as_str())
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|(name,)| name).collect())
+}
+
+/// Everything stored for one source of one project, one query per table.
+pub(crate) async fn load_current(
+    conn: &mut Conn,
+    project: &ProjectId,
+    source: &str,
+) -> Result<CurrentState, StoreError> {
+    let p = project.as_str();
+    let users: Vec<UserRow> = sqlx::query_as(
+        "SELECT id, external_id, username, first_name, last_name, email, enabled \
+         FROM users WHERE project_id = $1 AND source = $2",
+    )
+    .bind(p)
+    .bind(source)
+    .fetch_all(&mut *conn)
+    .await?;
+    let attributes: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT a.user_id, a.name, a.value FROM user_attributes a \
+         JOIN users u ON u.id = a.user_id WHERE u.project_id = $1 AND u.source = $2 \
+         ORDER BY a.position",
+    )
+    .bind(p)
+    .bind(source)
+    .fetch_all(&mut *conn)
+    .await?;
+    let skills: Vec<(String, String, i32)> = sqlx::query_as(
+        "SELECT s.user_id, s.skill, s.competence FROM user_skills s \
+         JOIN users u ON u.id = s.user_id WHERE u.project_id = $1 AND u.source = $2",
+    )
+    .bind(p)
+    .bind(source)
+    .fetch_all(&mut *conn)
+    .await?;
+    let memberships: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.user_id, g.external_id FROM memberships m \
+         JOIN users u ON u.id = m.user_id JOIN groups g ON g.id = m.group_id \
+         WHERE u.project_id = $1 AND u.source = $2",
+    )
+    .bind(p)
+    .bind(source)
+    .fetch_all(&mut *conn)
+    .await?;
+    let user_roles: Vec<(String, String)> = sqlx::query_as(
+        "SELECT r.user_id, r.role FROM user_roles r \
+         JOIN users u ON u.id = r.user_id WHERE u.project_id = $1 AND u.source = $2",
+    )
+    .bind(p)
+    .bind(source)
+    .fetch_all(&mut *conn)
+    .await?;
+    let groups: Vec<(String, String, String, bool)> = sqlx::query_as(
+        "SELECT id, external_id, name, enabled FROM groups WHERE project_id = $1 AND source = $2",
+    )
+    .bind(p)
+    .bind(source)
+    .fetch_all(&mut *conn)
+    .await?;
+    let group_attributes: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT a.group_id, a.name, a.value FROM group_attributes a \
+         JOIN groups g ON g.id = a.group_id WHERE g.project_id = $1 AND g.source = $2 \
+         ORDER BY a.position",
+    )
+    .bind(p)
+    .bind(source)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(CurrentState {
+        users: assemble_users(users, attributes, skills, memberships, user_roles)?,
+        groups: assemble_groups(groups, group_attributes)?,
+    })
+}
+
+const USER_FILTER: &str = "FROM users u WHERE u.project_id = $1 \
+    AND ($2 IS NULL OR u.source = $2) \
+    AND ($3 IS NULL OR u.username = $3) \
+    AND ($4 IS NULL OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.group_id = $4)) \
+    AND ($5 IS NULL OR u.enabled = $5) \
+    AND ($6 IS NULL OR lower(u.username) LIKE $6 ESCAPE '\\' \
+         OR lower(COALESCE(u.first_name, '')) LIKE $6 ESCAPE '\\' \
+         OR lower(COALESCE(u.last_name, '')) LIKE $6 ESCAPE '\\' \
+         OR lower(COALESCE(u.email, '')) LIKE $6 ESCAPE '\\') \
+    AND ($7 IS NULL OR u.id = $7)";
+
+/// Users matching a query (plus an optional id), one page, with their children.
+async fn user_page(
+    conn: &mut Conn,
+    project: &ProjectId,
+    q: &UserQuery,
+    id: Option<&str>,
+    offset: u64,
+    limit: u64,
+    with_total: bool,
+) -> Result<(Vec<UserView>, u64), StoreError> {
+    let pattern = q.q.as_deref().map(contains_pattern);
+    let total = if with_total {
+        let sql = format!("SELECT COUNT(*) {USER_FILTER}");
+        let (n,): (i64,) = sqlx::query_as(&sql)
+            .bind(project.as_str())
+            .bind(q.source.as_deref())
+            .bind(q.username.as_deref())
+            .bind(q.group.as_deref())
+            .bind(q.enabled)
+            .bind(pattern.as_deref())
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+        to_u64(n)
+    } else {
+        0
+    };
+    let sql = format!(
+        "SELECT u.id, u.source, u.external_id, u.username, u.first_name, u.last_name, u.email, \
+         u.enabled, u.created_at, u.updated_at {USER_FILTER} ORDER BY u.username, u.id \
+         LIMIT $8 OFFSET $9"
+    );
+    let rows: Vec<UserViewRow> = sqlx::query_as(&sql)
+        .bind(project.as_str())
+        .bind(q.source.as_deref())
+        .bind(q.username.as_deref())
+        .bind(q.group.as_deref())
+        .bind(q.enabled)
+        .bind(pattern.as_deref())
+        .bind(id)
+        .bind(to_i64(limit))
+        .bind(to_i64(offset))
+        .fetch_all(&mut *conn)
+        .await?;
+    if rows.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let attributes: Vec<(String, String, String)> = sqlx::query_as(&format!(
+        "SELECT a.user_id, a.name, a.value FROM user_attributes a WHERE {} ORDER BY a.position",
+        in_ids("a.user_id", 1)
+    ))
+    .bind(ids_param(&ids))
+    .fetch_all(&mut *conn)
+    .await?;
+    let skills: Vec<(String, String, i32)> = sqlx::query_as(&format!(
+        "SELECT s.user_id, s.skill, s.competence FROM user_skills s WHERE {}",
+        in_ids("s.user_id", 1)
+    ))
+    .bind(ids_param(&ids))
+    .fetch_all(&mut *conn)
+    .await?;
+    let groups: Vec<(String, String, String)> = sqlx::query_as(&format!(
+        "SELECT m.user_id, g.id, g.name FROM memberships m JOIN groups g ON g.id = m.group_id \
+         WHERE {}",
+        in_ids("m.user_id", 1)
+    ))
+    .bind(ids_param(&ids))
+    .fetch_all(&mut *conn)
+    .await?;
+    let user_roles: Vec<(String, String)> = sqlx::query_as(&format!(
+        "SELECT r.user_id, r.role FROM user_roles r WHERE {}",
+        in_ids("r.user_id", 1)
+    ))
+    .bind(ids_param(&ids))
+    .fetch_all(&mut *conn)
+    .await?;
+    let views = assemble_views(rows, attributes, skills, groups, user_roles)?;
+    Ok((views, total))
+}
+
+/// One page of users.
+pub(crate) async fn list_users(
+    pool: &Pool,
+    project: &ProjectId,
+    q: &UserQuery,
+) -> Result<Page<UserView>, StoreError> {
+    let offset = q.offset.unwrap_or(0);
+    let limit = page_limit(q.limit);
+    let mut tx = pool.begin_with(READ_TX).await?;
+    let (items, total) = user_page(&mut tx, project, q, None, offset, limit, true).await?;
+    tx.commit().await?;
+    Ok(Page {
+        items,
+        total,
+        offset,
+        limit,
+    })
+}
+
+/// One user by hub id.
+pub(crate) async fn get_user(
+    pool: &Pool,
+    project: &ProjectId,
+    id: &str,
+) -> Result<Option<UserView>, StoreError> {
+    let mut tx = pool.begin_with(READ_TX).await?;
+    let q = UserQuery::default();
+    let (items, _) = user_page(&mut tx, project, &q, Some(id), 0, 1, false).await?;
+    tx.commit().await?;
+    Ok(items.into_iter().next())
+}
+
+const GROUP_FILTER: &str = "FROM groups g WHERE g.project_id = $1 \
+    AND ($2 IS NULL OR g.source = $2) \
+    AND ($3 IS NULL OR g.name = $3) \
+    AND ($4 IS NULL OR g.id = $4)";
+
+/// Groups matching a query (plus an optional id), one page, with attributes and member counts.
+async fn group_page(
+    conn: &mut Conn,
+    project: &ProjectId,
+    q: &GroupQuery,
+    id: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<GroupView>, u64), StoreError> {
+    let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) {GROUP_FILTER}"))
+        .bind(project.as_str())
+        .bind(q.source.as_deref())
+        .bind(q.name.as_deref())
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let sql = format!(
+        "SELECT g.id, g.source, g.external_id, g.name, g.enabled, \
+         (SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id \
+          WHERE m.group_id = g.id AND u.enabled = $5) \
+         {GROUP_FILTER} ORDER BY g.name, g.id LIMIT $6 OFFSET $7"
+    );
+    let rows: Vec<(String, String, String, String, bool, i64)> = sqlx::query_as(&sql)
+        .bind(project.as_str())
+        .bind(q.source.as_deref())
+        .bind(q.name.as_deref())
+        .bind(id)
+        .bind(true)
+        .bind(to_i64(limit))
+        .bind(to_i64(offset))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut views: Vec<GroupView> = rows
+        .into_iter()
+        .map(
+            |(id, source, external_id, name, enabled, members)| GroupView {
+                id,
+                source,
+                external_id,
+                name,
+                enabled,
+                attributes: Default::default(),
+                member_count: to_u64(members),
+            },
+        )
+        .collect();
+    if views.is_empty() {
+        return Ok((views, to_u64(total)));
+    }
+    let ids: Vec<String> = views.iter().map(|g| g.id.clone()).collect();
+    let attributes: Vec<(String, String, String)> = sqlx::query_as(&format!(
+        "SELECT a.group_id, a.name, a.value FROM group_attributes a WHERE {} ORDER BY a.position",
+        in_ids("a.group_id", 1)
+    ))
+    .bind(ids_param(&ids))
+    .fetch_all(&mut *conn)
+    .await?;
+    let index: HashMap<String, usize> =
+        ids.into_iter().enumerate().map(|(i, id)| (id, i)).collect();
+    for (group_id, name, value) in attributes {
+        if let Some(&i) = index.get(&group_id) {
+            views[i].attributes.entry(name).or_default().push(value);
+        }
+    }
+    Ok((views, to_u64(total)))
+}
+
+/// One page of groups.
+pub(crate) async fn list_groups(
+    pool: &Pool,
+    project: &ProjectId,
+    q: &GroupQuery,
+) -> Result<Page<GroupView>, StoreError> {
+    let offset = q.offset.unwrap_or(0);
+    let limit = page_limit(q.limit);
+    let mut tx = pool.begin_with(READ_TX).await?;
+    let (items, total) = group_page(&mut tx, project, q, None, offset, limit).await?;
+    tx.commit().await?;
+    Ok(Page {
+        items,
+        total,
+        offset,
+        limit,
+    })
+}
+
+/// One group with the ids of all its members.
+pub(crate) async fn get_group(
+    pool: &Pool,
+    project: &ProjectId,
+    id: &str,
+) -> Result<Option<GroupDetail>, StoreError> {
+    let mut tx = pool.begin_with(READ_TX).await?;
+    let q = GroupQuery::default();
+    let (items, _) = group_page(&mut tx, project, &q, Some(id), 0, 1).await?;
+    let Some(group) = items.into_iter().next() else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let members: Vec<(String,)> = sqlx::query_as(
+        "SELECT u.id FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.group_id = $1 AND u.project_id = $2 ORDER BY u.username, u.id",
+    )
+    .bind(id)
+    .bind(project.as_str())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(GroupDetail {
+        group,
+        member_ids: members.into_iter().map(|(id,)| id).collect(),
+    }))
+}
+
+/// A stored run: id, source, started, finished, result, summary, reason, warnings, change count.
+type RunRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+);
+
+const RUN_COLUMNS: &str =
+    "id, source, started_at, finished_at, result, summary, reason, warnings, change_count";
+
+fn run_from_row(row: RunRow) -> Result<SyncRun, StoreError> {
+    let (id, source, started_at, finished_at, result, summary, reason, warnings, count) = row;
+    let result: RunResult = serde_json::from_value(serde_json::Value::String(result))?;
+    Ok(SyncRun {
+        id,
+        source,
+        started_at,
+        finished_at,
+        result,
+        summary: serde_json::from_str(&summary)?,
+        reason,
+        warnings: serde_json::from_str(&warnings)?,
+        change_count: to_u64(count),
+    })
+}
+
+/// Run history, newest first.
+pub(crate) async fn list_runs(
+    pool: &Pool,
+    project: &ProjectId,
+    offset: u64,
+    limit: u64,
+) -> Result<Page<SyncRun>, StoreError> {
+    let limit = page_limit(Some(limit));
+    let mut tx = pool.begin_with(READ_TX).await?;
+    let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sync_runs WHERE project_id = $1")
+        .bind(project.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+    let rows: Vec<RunRow> = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM sync_runs WHERE project_id = $1 \
+         ORDER BY started_at DESC, seq DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(project.as_str())
+    .bind(to_i64(limit))
+    .bind(to_i64(offset))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let items = rows
+        .into_iter()
+        .map(run_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page {
+        items,
+        total: to_u64(total),
+        offset,
+        limit,
+    })
+}
+
+async fn find_run(
+    conn: &mut Conn,
+    project: &ProjectId,
+    id: &str,
+) -> Result<Option<SyncRun>, StoreError> {
+    let row: Option<RunRow> = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM sync_runs WHERE project_id = $1 AND id = $2"
+    ))
+    .bind(project.as_str())
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(run_from_row).transpose()
+}
+
+/// One run.
+pub(crate) async fn get_run(
+    pool: &Pool,
+    project: &ProjectId,
+    id: &str,
+) -> Result<Option<SyncRun>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    find_run(&mut conn, project, id).await
+}
+
+/// One page of a run's change log, in apply order; `None` when the run does not exist.
+pub(crate) async fn run_changes(
+    pool: &Pool,
+    project: &ProjectId,
+    id: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<Option<Page<ObjectChange>>, StoreError> {
+    let limit = page_limit(Some(limit));
+    let mut tx = pool.begin_with(READ_TX).await?;
+    let Some(run) = find_run(&mut tx, project, id).await? else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT change FROM sync_run_changes WHERE run_id = $1 ORDER BY seq LIMIT $2 OFFSET $3",
+    )
+    .bind(id)
+    .bind(to_i64(limit))
+    .bind(to_i64(offset))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let items = rows
+        .iter()
+        .map(|(json,)| serde_json::from_str(json))
+        .collect::<Result<Vec<ObjectChange>, _>>()?;
+    Ok(Some(Page {
+        items,
+        total: run.change_count,
+        offset,
+        limit,
+    }))
+}

@@ -1,0 +1,165 @@
+//! The SQLite backend: one file, WAL, foreign keys on; writers serialised by `BEGIN IMMEDIATE`.
+//! Bulk writes bind a whole batch as one JSON text and expand it with `json_each`, so no
+//! statement comes near SQLite's bound-parameter limit.
+
+use crate::common::*;
+use crate::error::StoreError;
+use crate::SyncOutcome;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqliteConnection, SqlitePool};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::str::FromStr;
+use std::time::Duration;
+use time::OffsetDateTime;
+use wfm_model::{ExternalId, ProjectId};
+use wfm_protocol::{
+    GroupDetail, GroupQuery, GroupView, ObjectChange, Page, RunResult, SyncRequest, SyncResponse,
+    SyncRun, UserQuery, UserView, SYNC_RESPONSE_CHANGES,
+};
+use wfm_sync::{CurrentState, Op, Plan, PlanSummary, SafetyLimits};
+
+pub(crate) type Pool = SqlitePool;
+type Conn = SqliteConnection;
+
+/// A deferred transaction: in WAL mode its first read fixes a consistent snapshot.
+const READ_TX: &str = "BEGIN";
+/// Rows per bulk statement.
+const ROW_CHUNK: usize = 20_000;
+/// Ids per `IN (…)` list.
+const ID_CHUNK: usize = 20_000;
+/// Runs get a per-project sequence number to order runs that share a start time.
+const INSERT_RUN_SQL: &str = "INSERT INTO sync_runs \
+    (id, project_id, source, started_at, finished_at, result, summary, reason, warnings, \
+     change_count, seq) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+     (SELECT COALESCE(MAX(seq), 0) + 1 FROM sync_runs WHERE project_id = $2))";
+
+/// Opens (creating if missing) the database file and runs the SQLite migrations.
+pub(crate) async fn open(url: &str, max_connections: u32) -> Result<Pool, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|_| StoreError::InvalidUrl("not a valid sqlite:// url".into()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+    Ok(pool)
+}
+
+/// SQL testing `column` against the id list bound at `$n` (see [`ids_param`]).
+fn in_ids(column: &str, n: usize) -> String {
+    format!("{column} IN (SELECT value FROM json_each(${n}))")
+}
+
+/// The bind value for [`in_ids`]: a JSON array of the ids.
+fn ids_param(ids: &[String]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// Starts the sync transaction; `BEGIN IMMEDIATE` takes the write lock at once, which
+/// serialises every writer (and so every sync of the same source).
+async fn begin_sync(
+    pool: &Pool,
+    _project: &str,
+    _source: &str,
+    _key: &str,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+/// Appends rows `range` of `batch` as one JSON array of arrays.
+fn batch_json(batch: &Batch, range: std::ops::Range<usize>) -> Result<String, StoreError> {
+    let mut out = String::with_capacity(range.len() * 64);
+    out.push('[');
+    for (n, row) in range.enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        for (c, col) in batch.cols.iter().enumerate() {
+            if c > 0 {
+                out.push(',');
+            }
+            match col {
+                Col::Text(v) => out.push_str(&serde_json::to_string(&v[row])?),
+                Col::OptText(v) => out.push_str(&serde_json::to_string(&v[row])?),
+                Col::Int(v) => {
+                    let _ = write!(out, "{}", v[row]);
+                }
+                Col::Bool(v) => out.push_str(if v[row] { "1" } else { "0" }),
+            }
+        }
+        out.push(']');
+    }
+    out.push(']');
+    Ok(out)
+}
+
+/// `value ->> 0 AS a, value ->> 1 AS b, …` over the batch's columns.
+fn json_columns(batch: &Batch) -> String {
+    let mut out = String::new();
+    for (i, name) in batch.names.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "value ->> {i} AS {name}");
+    }
+    out
+}
+
+/// Inserts every row of the batch, in chunks of one statement each.
+async fn insert_batch(conn: &mut Conn, batch: &Batch) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO {} ({}) SELECT {} FROM json_each($1)",
+        batch.table,
+        batch.names.join(", "),
+        json_columns(batch)
+    );
+    let mut start = 0;
+    while start < batch.len() {
+        let end = (start + ROW_CHUNK).min(batch.len());
+        let json = batch_json(batch, start..end)?;
+        sqlx::query(&sql).bind(json).execute(&mut *conn).await?;
+        start = end;
+    }
+    Ok(())
+}
+
+/// Updates rows by their first column (`id`) with the other columns of the batch.
+async fn update_batch(conn: &mut Conn, batch: &Batch) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let key = batch.names[0];
+    let sets: Vec<String> = batch.names[1..]
+        .iter()
+        .map(|name| format!("{name} = x.{name}"))
+        .collect();
+    let sql = format!(
+        "UPDATE {table} AS t SET {sets} FROM (SELECT {cols} FROM json_each($1)) AS x \
+         WHERE t.{key} = x.{key}",
+        table = batch.table,
+        sets = sets.join(", "),
+        cols = json_columns(batch),
+    );
+    let mut start = 0;
+    while start < batch.len() {
+        let end = (start + ROW_CHUNK).min(batch.len());
+        let json = batch_json(batch, start..end)?;
+        sqlx::query(&sql).bind(json).execute(&mut *conn).await?;
+        start = end;
+    }
+    Ok(())
+}
+
+include!("shared/reads.rs");
+include!("shared/sync.rs");

@@ -1,0 +1,169 @@
+//! Test harness: a fresh store per test on SQLite (temp file) and on PostgreSQL (a new database
+//! per test, dropped at the end best-effort).
+
+#![allow(dead_code)]
+
+use sqlx::Connection;
+use std::collections::{BTreeMap, BTreeSet};
+use wfm_model::{
+    Attributes, DirectoryGroup, DirectorySnapshot, DirectoryUser, ExternalId, ProjectId, SourceId,
+};
+use wfm_store::Store;
+
+/// Where PostgreSQL tests connect (an admin connection that may create databases).
+pub fn postgres_admin_url() -> String {
+    std::env::var("WFM_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A store under test and what must be cleaned up afterwards.
+pub struct TestStore {
+    pub store: Store,
+    _dir: Option<tempfile::TempDir>,
+    pg_db: Option<String>,
+}
+
+impl TestStore {
+    /// A fresh SQLite store in a temp directory.
+    pub async fn sqlite() -> TestStore {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+        let store = Store::open(&url, 4).await.unwrap();
+        TestStore {
+            store,
+            _dir: Some(dir),
+            pg_db: None,
+        }
+    }
+
+    /// A fresh PostgreSQL store in its own new database.
+    pub async fn postgres() -> TestStore {
+        let admin = postgres_admin_url();
+        let name = format!("wfm_t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.ok();
+        let url = with_database(&admin, &name);
+        let store = Store::open(&url, 4).await.unwrap();
+        TestStore {
+            store,
+            _dir: None,
+            pg_db: Some(name),
+        }
+    }
+
+    /// Closes the pools and drops the PostgreSQL database (best-effort).
+    pub async fn finish(self) {
+        match &self.store {
+            Store::Sqlite(pool) => pool.close().await,
+            Store::Postgres(pool) => pool.close().await,
+        }
+        if let Some(name) = &self.pg_db {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+                conn.close().await.ok();
+            }
+        }
+    }
+}
+
+/// Replaces the database name (the path) of a PostgreSQL URL, keeping its query string.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{db}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// Runs one async scenario against both backends: `store_test!(name, |store| async move { … })`.
+#[macro_export]
+macro_rules! store_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let t = $crate::common::TestStore::sqlite().await;
+                let f = $body;
+                f(t.store.clone()).await;
+                t.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let t = $crate::common::TestStore::postgres().await;
+                let f = $body;
+                f(t.store.clone()).await;
+                t.finish().await;
+            }
+        }
+    };
+}
+
+pub fn project(id: &str) -> ProjectId {
+    ProjectId::new(id).unwrap()
+}
+
+pub fn ext(id: &str) -> ExternalId {
+    ExternalId::new(id).unwrap()
+}
+
+/// A user with a few attributes, one skill, the given groups and roles.
+pub fn user(id: &str, username: &str, groups: &[&str], roles: &[&str]) -> DirectoryUser {
+    let mut attributes = Attributes::new();
+    attributes.insert("agentId".into(), vec![username.to_string()]);
+    attributes.insert("phoneExtension".into(), vec![format!("1{id}")]);
+    let mut skills = BTreeMap::new();
+    skills.insert("Sales".to_string(), 5u8);
+    DirectoryUser {
+        external_id: ext(id),
+        username: username.to_string(),
+        first_name: Some(format!("First{id}")),
+        last_name: Some(format!("Last{id}")),
+        email: Some(format!("{username}@example.com")),
+        attributes,
+        skills,
+        groups: groups.iter().map(|g| ext(g)).collect(),
+        roles: roles.iter().map(|r| r.to_string()).collect::<BTreeSet<_>>(),
+    }
+}
+
+/// A group with its `externalGroupId` attribute.
+pub fn group(id: &str, name: &str) -> DirectoryGroup {
+    let mut attributes = Attributes::new();
+    attributes.insert("externalGroupId".into(), vec![id.to_string()]);
+    DirectoryGroup {
+        external_id: ext(id),
+        name: name.to_string(),
+        attributes,
+    }
+}
+
+pub fn snapshot(
+    source: &str,
+    users: Vec<DirectoryUser>,
+    groups: Vec<DirectoryGroup>,
+) -> DirectorySnapshot {
+    DirectorySnapshot {
+        source: SourceId::new(source).unwrap(),
+        users,
+        groups,
+    }
+}
