@@ -1,0 +1,16 @@
+//! The importer runtime: builds source and hub clients from the config, maps UCCX + CUCM data
+//! into directory snapshots, sends them to the hub, and reports.
+//!
+//! This crate wires sources, mapping and the hub client together; it must not contain protocol
+//! decoders (those live in `wfm-sources`) or diff logic (that lives in `wfm-sync`, run at the hub).
+
+pub mod check;
+pub mod error;
+pub mod hub_client;
+pub mod job;
+pub mod mapping;
+pub mod report;
+pub mod runtime;
+
+pub use error::{HubError, ImporterError};
+pub use job::{SyncJob, SyncOptions, SyncReport};

@@ -1,0 +1,246 @@
+//! `wfm-importer`: pulls agents and teams from Cisco UCCX (+ CUCM e-mails) and pushes them to the
+//! WFM hub. Exit codes: 0 success, 1 runtime failure, 2 usage, 3 refused by the safety limit,
+//! 78 configuration error.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use wfm_config::{load_importer, ConfigError, ImporterConfig};
+use wfm_importer::check::check_all;
+use wfm_importer::report::{render, render_changes};
+use wfm_importer::runtime::{run_loop, serve_metrics, Health};
+use wfm_importer::{SyncJob, SyncOptions};
+use wfm_telemetry::{init_logging, Metrics};
+
+const EXIT_REFUSED: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "wfm-importer",
+    version,
+    about = "Feeds WFM software with contact-centre data from Cisco UCCX/CUCM"
+)]
+struct Cli {
+    /// Path of importer.toml.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "WFM_IMPORTER_CONFIG",
+        default_value = "importer.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check connectivity and credentials of every configured source and of the hub; changes nothing.
+    Check,
+    /// Run one sync now.
+    Sync {
+        #[command(subcommand)]
+        what: SyncWhat,
+    },
+    /// Sync on the configured schedule until stopped (Ctrl-C / SIGTERM), serving /metrics on loopback.
+    Run,
+}
+
+#[derive(Subcommand)]
+enum SyncWhat {
+    /// Agents, supervisors and teams → the hub's user directory.
+    Users {
+        /// Compute and show the plan; change nothing (the plan is recorded at the hub as a dry run).
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply even if the run disables more users than sync.max_disable_ratio allows.
+        #[arg(long)]
+        allow_mass_disable: bool,
+        /// How many changed objects to print in detail (dry runs print 50 by default).
+        #[arg(long)]
+        show_changes: Option<usize>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match load_importer(&cli.config) {
+        Ok(c) => c,
+        Err(e) => return config_error(&e),
+    };
+    init_logging(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Check => check(&config).await,
+            Command::Sync {
+                what:
+                    SyncWhat::Users {
+                        dry_run,
+                        allow_mass_disable,
+                        show_changes,
+                    },
+            } => {
+                let options = SyncOptions {
+                    dry_run,
+                    allow_mass_disable,
+                };
+                let detail = show_changes.unwrap_or(if dry_run { 50 } else { 0 });
+                sync_users(&config, options, detail).await
+            }
+            Command::Run => run(&config).await,
+        }
+    })
+}
+
+fn config_error(e: &ConfigError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(ConfigError::EXIT_CODE as u8)
+}
+
+async fn check(config: &ImporterConfig) -> ExitCode {
+    let lines = check_all(config, &Metrics::new()).await;
+    let mut ok = true;
+    for line in &lines {
+        let mark = if line.ok { "OK  " } else { "FAIL" };
+        println!("{mark} {}: {}", line.component, line.detail);
+        ok &= line.ok;
+    }
+    if ok {
+        println!("all {} checks passed; nothing was changed", lines.len());
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+async fn sync_users(config: &ImporterConfig, options: SyncOptions, detail: usize) -> ExitCode {
+    let job = match SyncJob::new(config, Metrics::new()) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let report = match job.run(options).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: sync failed, nothing was changed at the hub: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let run = &report.response.run;
+    // Per-team detail needs the whole change log; fetch it when it is of a printable size.
+    let changes = if run.change_count <= 5_000 {
+        match job.hub().all_run_changes(&run.id).await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the change log for the per-team summary");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    print!("{}", render(&report, changes.as_deref()));
+    if changes.is_none() && run.change_count > 0 {
+        println!(
+            "  ({} changes: per-team detail at GET /api/v1/sync-runs/{}/changes)",
+            run.change_count, run.id
+        );
+    }
+    if detail > 0 {
+        let list = changes.unwrap_or_else(|| report.response.changes.clone());
+        println!("\nchanges:");
+        print!("{}", render_changes(&list, detail));
+    }
+    if report.refused {
+        ExitCode::from(EXIT_REFUSED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn run(config: &ImporterConfig) -> ExitCode {
+    let metrics = Metrics::new();
+    let health = Arc::new(Mutex::new(Health::default()));
+    let job = match SyncJob::new(config, metrics.clone()) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut metrics_stop = stop_rx.clone();
+    match serve_metrics(
+        config.importer.metrics_bind,
+        metrics,
+        health.clone(),
+        async move {
+            let _ = metrics_stop.changed().await;
+        },
+    )
+    .await
+    {
+        Ok(addr) => {
+            tracing::info!(%addr, "metrics and health at http://{addr}/metrics and /healthz")
+        }
+        Err(e) => {
+            eprintln!(
+                "error: cannot listen on importer.metrics_bind {}: {e}",
+                config.importer.metrics_bind
+            );
+            return ExitCode::from(1);
+        }
+    }
+    tracing::info!(
+        interval_s = config.sync.interval.as_secs(),
+        "periodic user sync started"
+    );
+    let mut loop_stop = stop_rx;
+    let signal = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    };
+    tokio::spawn(signal);
+    run_loop(&job, config.sync.interval, health, async move {
+        let _ = loop_stop.changed().await;
+    })
+    .await;
+    ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
