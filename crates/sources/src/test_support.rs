@@ -17,7 +17,6 @@ pub(crate) struct Recorded {
     pub method: String,
     pub path: String,
     pub headers: HeaderMap,
-    #[allow(dead_code)] // used by the AXL tests
     pub body: String,
 }
 
@@ -27,6 +26,7 @@ pub(crate) struct Canned {
     pub content_type: &'static str,
     pub body: String,
     pub delay: Duration,
+    pub extra_headers: Vec<(&'static str, String)>,
 }
 
 impl Canned {
@@ -36,6 +36,7 @@ impl Canned {
             content_type,
             body: body.into(),
             delay: Duration::ZERO,
+            extra_headers: Vec::new(),
         }
     }
 }
@@ -94,12 +95,16 @@ async fn handle(
     tokio::time::sleep(canned.delay.max(Duration::from_millis(2))).await;
     s.in_flight.fetch_sub(1, Ordering::SeqCst);
     let status = StatusCode::from_u16(canned.status).unwrap();
-    (
+    let mut resp = (
         status,
         [(axum::http::header::CONTENT_TYPE, canned.content_type)],
         canned.body,
     )
-        .into_response()
+        .into_response();
+    for (k, v) in canned.extra_headers {
+        resp.headers_mut().insert(k, v.parse().unwrap());
+    }
+    resp
 }
 
 /// Starts a server; `responder(n, request)` answers the n-th (0-based) request.
