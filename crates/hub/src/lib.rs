@@ -1,0 +1,91 @@
+//! `wfm-hub`: the WFM side of the importer. An authenticated HTTPS API (axum) that accepts
+//! idempotent directory syncs from importers and serves the per-project user directory, sync-run
+//! history, health and Prometheus metrics.
+//!
+//! Owns the HTTP surface: routing, bearer-token authentication (token → project), request limits,
+//! error bodies, TLS, HTTP metrics, startup/shutdown and the `wfm-hub` binary. It must not hold
+//! directory logic or SQL (that is `wfm-store` and `wfm-sync`), must never take the project from
+//! the URL or the body, must never log tokens or storage passwords, and must not read the clock
+//! ambiently in request logic (the clock is injected through [`AppState`]).
+
+pub mod auth;
+pub mod cli;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+pub mod server;
+pub mod tls;
+
+pub use auth::{Project, ProjectTokens};
+pub use error::ApiError;
+pub use server::{prepare_projects, redact_url, serve, start, RunningHub};
+pub use tls::{self_signed_cert, try_self_signed_cert};
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use wfm_protocol::routes as paths;
+use wfm_store::Store;
+use wfm_telemetry::Metrics;
+
+/// The clock the hub reads "now" from (injected so that tests control time).
+pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
+/// The system clock in UTC.
+pub fn system_clock() -> Clock {
+    Arc::new(OffsetDateTime::now_utc)
+}
+
+/// Everything a request handler needs. Cheap to clone (shared handles).
+#[derive(Clone)]
+pub struct AppState {
+    /// Directory storage (SQLite or PostgreSQL).
+    pub store: Store,
+    /// Token digests → projects.
+    pub projects: Arc<ProjectTokens>,
+    /// Process metrics (HTTP requests are counted into them).
+    pub metrics: Metrics,
+    /// Largest accepted request body in bytes (bigger → 413).
+    pub max_body_bytes: usize,
+    /// Source of "now" for sync runs.
+    pub clock: Clock,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("backend", &self.store.backend())
+            .field("projects", &self.projects)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The hub's router: every route of API v1, `/healthz`, `/metrics`, JSON 404/405 fallbacks, the
+/// body limit and the HTTP metrics middleware. Serve it, or drive it with `oneshot` in tests.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.max_body_bytes;
+    Router::new()
+        .route(paths::DIRECTORY_SYNC, post(routes::directory::sync))
+        .route(paths::USERS, get(routes::directory::list_users))
+        .route(paths::USER, get(routes::directory::get_user))
+        .route(paths::GROUPS, get(routes::directory::list_groups))
+        .route(paths::GROUP, get(routes::directory::get_group))
+        .route(paths::ROLES, get(routes::directory::roles))
+        .route(paths::WHOAMI, get(routes::directory::whoami))
+        .route(paths::SYNC_RUNS, get(routes::runs::list_runs))
+        .route(paths::SYNC_RUN, get(routes::runs::get_run))
+        .route(paths::SYNC_RUN_CHANGES, get(routes::runs::run_changes))
+        .route(paths::HEALTH, get(routes::health))
+        .route(paths::METRICS, get(metrics::exposition))
+        .fallback(error::unknown_route)
+        .method_not_allowed_fallback(error::wrong_method)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}
