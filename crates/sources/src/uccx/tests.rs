@@ -401,3 +401,17 @@ async fn concurrent_calls_send_one_request_at_a_time() {
     assert_eq!(srv.count(), 3);
     assert_eq!(srv.max_in_flight(), 1);
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_without_buffering_it() {
+    let srv = serve(|_, _| Canned::new(200, "application/xml", "<teams>".repeat(10_000))).await;
+    let mut settings = UccxSettings::from_config(&config(srv.addr.port())).unwrap();
+    settings.max_body_bytes = 1024;
+    let err = UccxClient::from_settings(settings, Metrics::new())
+        .unwrap()
+        .teams()
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "too_large");
+    assert_eq!(srv.count(), 1, "a too-large body is not retried");
+}
