@@ -167,3 +167,82 @@ pub fn snapshot(
         groups,
     }
 }
+
+/// The hub's time for the n-th call of a test.
+pub fn at(n: i64) -> time::OffsetDateTime {
+    time::macros::datetime!(2025-01-06 08:00:00 UTC) + time::Duration::seconds(n)
+}
+
+/// A sync request with the default safety limit.
+pub fn request(snapshot: DirectorySnapshot) -> wfm_protocol::SyncRequest {
+    wfm_protocol::SyncRequest {
+        snapshot,
+        dry_run: false,
+        allow_mass_disable: false,
+        max_disable_ratio: 0.2,
+        warnings: Vec::new(),
+    }
+}
+
+/// Runs a sync at hub time `at(n)` with a fresh idempotency key (hash = key) and returns its
+/// status and JSON body.
+pub async fn sync(
+    store: &Store,
+    p: &ProjectId,
+    req: &wfm_protocol::SyncRequest,
+    n: i64,
+) -> (u16, serde_json::Value) {
+    static NEXT_KEY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let key = format!(
+        "key-{}",
+        NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let outcome = store
+        .sync_directory(p, req, &key, &key, at(n))
+        .await
+        .unwrap();
+    assert!(!outcome.is_replay());
+    let body = serde_json::from_slice(outcome.body()).unwrap();
+    (outcome.status(), body)
+}
+
+/// All users of the project (up to 1000), in list order.
+pub async fn all_users(store: &Store, p: &ProjectId) -> Vec<wfm_protocol::UserView> {
+    let q = wfm_protocol::UserQuery {
+        limit: Some(1000),
+        ..Default::default()
+    };
+    store.list_users(p, &q).await.unwrap().items
+}
+
+/// All groups of the project (up to 1000), in list order.
+pub async fn all_groups(store: &Store, p: &ProjectId) -> Vec<wfm_protocol::GroupView> {
+    let q = wfm_protocol::GroupQuery {
+        limit: Some(1000),
+        ..Default::default()
+    };
+    store.list_groups(p, &q).await.unwrap().items
+}
+
+/// A project with the roles `agent` and `supervisor`.
+pub async fn setup(store: &Store, id: &str) -> ProjectId {
+    let p = project(id);
+    store
+        .ensure_project(&p, None, &["agent".into(), "supervisor".into()])
+        .await
+        .unwrap();
+    p
+}
+
+/// Two teams, three users (one supervisor).
+pub fn base_snapshot() -> DirectorySnapshot {
+    snapshot(
+        "uccx",
+        vec![
+            user("1", "alice", &["10"], &["agent"]),
+            user("2", "bob", &["10", "20"], &["agent", "supervisor"]),
+            user("3", "carol", &["20"], &["agent"]),
+        ],
+        vec![group("10", "Sales"), group("20", "Support")],
+    )
+}
