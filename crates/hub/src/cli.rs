@@ -93,7 +93,6 @@ fn serve(path: &Path) -> i32 {
     match runtime.block_on(crate::serve(config, shutdown_signal())) {
         Ok(()) => 0,
         Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "hub failed");
             eprintln!("error: {e:#}");
             EXIT_FAILURE
         }

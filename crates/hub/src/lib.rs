@@ -8,6 +8,8 @@
 //! the URL or the body, must never log tokens or storage passwords, and must not read the clock
 //! ambiently in request logic (the clock is injected through [`AppState`]).
 
+#![deny(missing_docs)]
+
 pub mod auth;
 pub mod cli;
 pub mod error;

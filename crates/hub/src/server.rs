@@ -113,10 +113,13 @@ fn open_error(url: &str, err: &StoreError) -> String {
     let hint = if url.starts_with("postgres") {
         if lower.contains("refused") || lower.contains("timed out") || lower.contains("timeout") {
             " — is PostgreSQL running and reachable?"
-        } else if lower.contains("does not exist") {
-            " — create the database first (CREATE DATABASE …)"
-        } else if lower.contains("password") || lower.contains("authentication") {
+        } else if lower.contains("role")
+            || lower.contains("password")
+            || lower.contains("authentication")
+        {
             " — check the user and password in storage.url"
+        } else if lower.contains("database") && lower.contains("does not exist") {
+            " — create the database first (CREATE DATABASE …)"
         } else {
             ""
         }
@@ -251,5 +254,45 @@ mod tests {
         );
         assert_eq!(url_password("postgres://wfm:s3cret@db/hub"), Some("s3cret"));
         assert_eq!(url_password("postgres://wfm@db/hub"), None);
+    }
+
+    fn db_error(message: &str) -> StoreError {
+        StoreError::Database {
+            message: message.to_string(),
+            retriable: false,
+        }
+    }
+
+    #[test]
+    fn open_errors_hint_at_the_fix_and_never_show_the_password() {
+        let url = "postgres://wfm:pw123@db:5432/hub";
+        let refused = open_error(
+            url,
+            &db_error("connection refused; url postgres://wfm:pw123@db:5432/hub"),
+        );
+        assert!(!refused.contains("pw123"), "{refused}");
+        assert!(refused.contains("postgres://***@db:5432/hub"));
+        assert!(
+            refused.ends_with("is PostgreSQL running and reachable?"),
+            "{refused}"
+        );
+        let role = open_error(url, &db_error("role \"wfm\" does not exist"));
+        assert!(
+            role.ends_with("check the user and password in storage.url"),
+            "{role}"
+        );
+        let db = open_error(url, &db_error("database \"hub\" does not exist"));
+        assert!(
+            db.ends_with("create the database first (CREATE DATABASE …)"),
+            "{db}"
+        );
+        let sqlite = open_error(
+            "sqlite://x/y.sqlite",
+            &db_error("unable to open database file"),
+        );
+        assert!(
+            sqlite.contains("directory exists and is writable"),
+            "{sqlite}"
+        );
     }
 }

@@ -227,6 +227,7 @@ async fn unknown_routes_and_wrong_methods_answer_json() {
         .await;
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong.code(), "method_not_allowed");
+    assert_eq!(wrong.header("allow").as_deref(), Some("GET,HEAD"));
     let get_sync = hub.get("/api/v1/directory/sync", Some(TOKEN_A)).await;
     assert_eq!(get_sync.status, StatusCode::METHOD_NOT_ALLOWED);
 }
