@@ -163,3 +163,51 @@ pub async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> A
         format!("{} does not accept {method}", uri.path()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retriable_store_errors_are_503_with_retry_after() {
+        let err = ApiError::from_store(StoreError::Database {
+            message: "connection reset".into(),
+            retriable: true,
+        });
+        assert_eq!(err.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(err.code, "unavailable");
+        let response = err.into_response();
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from(RETRY_AFTER_SECONDS))
+        );
+    }
+
+    #[test]
+    fn other_store_errors_are_500_without_detail() {
+        let err = ApiError::from_store(StoreError::Database {
+            message: "relation users_secret_table does not exist".into(),
+            retriable: false,
+        });
+        assert_eq!(err.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(err.code, "internal");
+        assert!(!err.message.contains("users_secret_table"));
+        assert!(err.retry_after.is_none());
+    }
+
+    #[test]
+    fn idempotency_conflicts_are_422() {
+        let err = ApiError::from_store(StoreError::IdempotencyConflict);
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(err.code, "conflict");
+    }
+
+    #[test]
+    fn unauthorized_carries_www_authenticate() {
+        let response = ApiError::unauthorized("no").into_response();
+        assert_eq!(
+            response.headers().get(header::WWW_AUTHENTICATE),
+            Some(&HeaderValue::from_static("Bearer"))
+        );
+    }
+}
