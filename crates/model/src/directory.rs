@@ -240,7 +240,10 @@ mod tests {
             email: None,
             attributes: Attributes::new(),
             skills: BTreeMap::new(),
-            groups: groups.iter().map(|g| ExternalId::new(*g).unwrap()).collect(),
+            groups: groups
+                .iter()
+                .map(|g| ExternalId::new(*g).unwrap())
+                .collect(),
             roles: BTreeSet::new(),
         }
     }

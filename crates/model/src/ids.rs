@@ -103,7 +103,9 @@ impl ExternalId {
     pub fn new(value: impl Into<String>) -> Result<Self, IdError> {
         let value = value.into();
         if value.is_empty() {
-            return Err(IdError::Empty { kind: "external id" });
+            return Err(IdError::Empty {
+                kind: "external id",
+            });
         }
         if value.len() > 256 || value.chars().any(char::is_control) {
             return Err(IdError::Invalid {

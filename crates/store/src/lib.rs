@@ -13,6 +13,8 @@ mod common;
 mod error;
 mod postgres;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::StoreError;
 

@@ -1,0 +1,102 @@
+//! The real `wfm-importer` binary against emulators and a hub: output and exit codes.
+
+mod common;
+
+use common::{small_spec, Backend, Env};
+use std::process::Output;
+
+async fn importer(env: &Env, args: &[&str]) -> Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfm-importer"));
+    cmd.arg("--config").arg(&env.importer_toml).args(args);
+    cmd.output().await.unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test]
+async fn check_dry_run_sync_and_refusal_through_the_binary() {
+    let env = Env::start(Backend::Sqlite, small_spec()).await;
+    let n = env.data.read().resources.len();
+
+    let out = importer(&env, &["check"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(text(&out).matches("OK ").count(), 3, "{}", text(&out));
+    assert!(env.users().await.is_empty(), "check changed something");
+
+    let out = importer(&env, &["sync", "users", "--dry-run"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("dry run: nothing was changed"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains(&format!("{n} created")),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("Create user"),
+        "dry run lists changes: {}",
+        text(&out)
+    );
+    assert!(env.users().await.is_empty(), "dry run changed something");
+
+    let out = importer(&env, &["sync", "users"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("applied"), "{}", text(&out));
+    assert!(
+        text(&out).contains("members"),
+        "per-team table: {}",
+        text(&out)
+    );
+    assert_eq!(env.users().await.len(), n);
+
+    env.data.write().resources.truncate(n / 2);
+    let out = importer(&env, &["sync", "users"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("REFUSED"), "{}", text(&out));
+    assert!(
+        text(&out).contains("--allow-mass-disable"),
+        "{}",
+        text(&out)
+    );
+    assert!(env.users().await.iter().all(|u| u.enabled));
+
+    let out = importer(&env, &["sync", "users", "--allow-mass-disable"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        env.users().await.iter().filter(|u| u.enabled).count(),
+        n / 2
+    );
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn check_names_a_missing_role_and_a_bad_password() {
+    let env = Env::start(Backend::Sqlite, small_spec()).await;
+    let toml = std::fs::read_to_string(&env.importer_toml)
+        .unwrap()
+        .replace(
+            "primary_supervisor = \"team-lead\"",
+            "primary_supervisor = \"boss\"",
+        )
+        .replacen("password = \"ciscopsdt\"", "password = \"wrong\"", 1);
+    std::fs::write(&env.importer_toml, toml).unwrap();
+    let out = importer(&env, &["check"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("FAIL uccx"), "{t}");
+    assert!(!t.contains("wrong"), "password leaked: {t}");
+    assert!(t.contains("boss"), "{t}");
+    let out = importer(&env, &["sync", "users"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("nothing was changed"));
+    env.finish().await;
+}

@@ -1,0 +1,101 @@
+//! Throwaway databases for tests of this crate and of the crates above it (feature `testing`).
+//!
+//! PostgreSQL tests connect to `WFM_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`), create a fresh database per test and drop it in
+//! [`TestDatabase::finish`], so tests are isolated and may run in parallel.
+
+use sqlx::Connection;
+
+/// The admin URL PostgreSQL tests connect to (it must be allowed to create databases).
+pub fn postgres_admin_url() -> String {
+    std::env::var("WFM_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// Replaces the database name (the path) of a PostgreSQL URL, keeping its query string.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{db}?{q}"),
+        None => format!("{root}/{db}"),
+    }
+}
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_db: Option<String>,
+}
+
+impl TestDatabase {
+    /// A SQLite file in a new temp directory (created on first open).
+    pub fn sqlite() -> TestDatabase {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
+        let url = format!("sqlite://{}", dir.path().join("hub.sqlite").display());
+        TestDatabase {
+            url,
+            _dir: Some(dir),
+            pg_db: None,
+        }
+    }
+
+    /// A new, empty PostgreSQL database. Panics with a hint when PostgreSQL is not reachable.
+    pub async fn postgres() -> TestDatabase {
+        let admin = postgres_admin_url();
+        let name = format!("wfm_t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!("cannot connect to PostgreSQL at {admin} ({e}); start it or set WFM_TEST_POSTGRES_URL")
+        });
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        let _ = conn.close().await;
+        TestDatabase {
+            url: with_database(&admin, &name),
+            _dir: None,
+            pg_db: Some(name),
+        }
+    }
+
+    /// The storage URL (`sqlite://…` or `postgres://…`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Drops the PostgreSQL database (best effort; the SQLite directory goes with `self`).
+    pub async fn finish(self) {
+        let Some(name) = &self.pg_db else {
+            return;
+        };
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+            let _ = conn.close().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_database_replaces_only_the_path() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/test?sslmode=disable", "x"),
+            "postgres://u@h:5432/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}
