@@ -35,7 +35,9 @@ pub(crate) async fn sync_directory(
         return Err(StoreError::UnknownProject(project.to_string()));
     }
     let known_roles = roles(&mut tx, project).await?;
+    let started = std::time::Instant::now();
     let current = load_current(&mut tx, project, source).await?;
+    let loaded = started.elapsed();
     let limits = SafetyLimits {
         max_disable_ratio: req.max_disable_ratio,
         allow_mass_disable: req.allow_mass_disable,
@@ -52,7 +54,9 @@ pub(crate) async fn sync_directory(
         warnings: req.warnings.clone(),
         change_count: 0,
     };
-    let (status, body) = match wfm_sync::plan(&current, &req.snapshot, &known_roles, &limits) {
+    let planned = wfm_sync::plan(&current, &req.snapshot, &known_roles, &limits);
+    let planned_at = started.elapsed();
+    let (status, body) = match planned {
         Err(err) => {
             run.reason = Some(err.to_string());
             insert_run(&mut tx, project, &run).await?;
@@ -105,7 +109,18 @@ pub(crate) async fn sync_directory(
     .bind(&stamp)
     .execute(&mut *tx)
     .await?;
+    let written = started.elapsed();
     tx.commit().await?;
+    tracing::debug!(
+        project = project.as_str(),
+        source,
+        status,
+        load_ms = loaded.as_millis() as u64,
+        plan_ms = (planned_at - loaded).as_millis() as u64,
+        write_ms = (written - planned_at).as_millis() as u64,
+        commit_ms = (started.elapsed() - written).as_millis() as u64,
+        "directory sync stored"
+    );
     Ok(SyncOutcome::Fresh {
         status,
         body: body.into_bytes(),
