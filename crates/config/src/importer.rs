@@ -1,5 +1,6 @@
 //! `importer.toml`: what `wfm-importer` pulls from, where it pushes to, and how it syncs.
 
+use crate::cloud::{CloudConfig, UcceConfig};
 use crate::hub::LogConfig;
 use crate::{issue, ConfigIssue, Secret};
 use serde::Deserialize;
@@ -26,6 +27,18 @@ pub struct ImporterConfig {
     /// Cisco CUCM AXL, used to add e-mail addresses to UCCX users.
     #[serde(default)]
     pub cucm: Option<CucmConfig>,
+    /// Cisco UCCE/PCCE ConfigAPI sources (`[[ucce]]`, one per instance).
+    #[serde(default)]
+    pub ucce: Vec<UcceConfig>,
+    /// Webex Contact Center sources (`[[webex]]`).
+    #[serde(default)]
+    pub webex: Vec<CloudConfig>,
+    /// Zoom sources (`[[zoom]]`).
+    #[serde(default)]
+    pub zoom: Vec<CloudConfig>,
+    /// Microsoft Graph (Teams) sources (`[[graph]]`).
+    #[serde(default)]
+    pub graph: Vec<CloudConfig>,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
@@ -276,8 +289,64 @@ impl ImporterConfig {
                 ));
             }
         }
+        let mut ids: Vec<(String, String)> = Vec::new();
+        if let Some(u) = &self.uccx {
+            ids.push((u.source_id.to_string(), "uccx.source_id".to_string()));
+        }
+        for (i, u) in self.ucce.iter().enumerate() {
+            let path = format!("ucce[{i}]");
+            u.validate(&path, &mut issues);
+            ids.push((u.source_id.to_string(), format!("{path}.source_id")));
+        }
+        for (table, list, max_page) in [
+            ("webex", &self.webex, 1000),
+            ("zoom", &self.zoom, 300),
+            ("graph", &self.graph, 999),
+        ] {
+            for (i, c) in list.iter().enumerate() {
+                let path = format!("{table}[{i}]");
+                c.validate(&path, max_page, &mut issues);
+                if table == "webex" && c.org_id.as_deref().unwrap_or("").is_empty() {
+                    issues.push(issue(
+                        format!("{path}.org_id"),
+                        "Webex Contact Center needs org_id",
+                    ));
+                }
+                if let Some(v) = c.api_version.as_deref() {
+                    if table != "webex" || (v != "v1" && v != "v2") {
+                        issues.push(issue(
+                            format!("{path}.api_version"),
+                            "only Webex has api_version, v1 or v2",
+                        ));
+                    }
+                }
+                ids.push((c.source_id.to_string(), format!("{path}.source_id")));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (id, path) in &ids {
+            if !seen.insert(id.clone()) {
+                issues.push(issue(
+                    path.clone(),
+                    format!("source id '{id}' is used twice; every source needs its own"),
+                ));
+            }
+        }
+        if ids.is_empty() {
+            issues.push(issue(
+                "",
+                "no source is configured: add a [uccx], [[ucce]], [[webex]], [[zoom]] or [[graph]] table",
+            ));
+        }
         match &self.uccx {
-            None => issues.push(issue("uccx", "no source is configured: add a [uccx] table")),
+            None => {
+                if self.cucm.is_some() {
+                    issues.push(issue(
+                        "cucm",
+                        "CUCM adds e-mails to UCCX users; it needs a [uccx] table",
+                    ));
+                }
+            }
             Some(u) => {
                 check_upstream(
                     &mut issues,
@@ -340,7 +409,7 @@ pub(crate) fn check_url(issues: &mut Vec<ConfigIssue>, path: &str, value: &str, 
     }
 }
 
-fn check_upstream(
+pub(crate) fn check_upstream(
     issues: &mut Vec<ConfigIssue>,
     table: &str,
     host: &str,
@@ -361,7 +430,7 @@ fn check_upstream(
     }
 }
 
-fn check_credentials(
+pub(crate) fn check_credentials(
     issues: &mut Vec<ConfigIssue>,
     table: &str,
     username: &str,

@@ -5,11 +5,13 @@
 //! field is the reference). It does no network I/O and must not depend on sources, the hub, or
 //! any runtime; it reads only the config file itself, environment variables and secret files.
 
+pub mod cloud;
 pub mod hub;
 pub mod importer;
 mod load;
 mod secret;
 
+pub use cloud::{CloudConfig, OAuthConfig, UcceConfig};
 pub use hub::{HubConfig, HubServerConfig, LogConfig, LogFormat, ProjectConfig, StorageConfig};
 pub use importer::{
     CucmConfig, HubClientConfig, ImporterConfig, ImporterSection, Scheme, SyncConfig, UccxConfig,

@@ -180,3 +180,80 @@ fn the_example_hub_config_parses() {
     let cfg = parse_hub(&text, "hub.toml", &env).unwrap();
     assert_eq!(cfg.projects.len(), 1);
 }
+
+#[test]
+fn several_sources_need_distinct_ids_and_their_own_credentials() {
+    let text = r#"
+[hub]
+url = "https://hub.example.com"
+project = "acme"
+token = "t"
+
+[[ucce]]
+source_id = "ucce-dc1"
+host = "aw1.example.com"
+username = "admin"
+password = "p"
+page_size = 500
+
+[[ucce]]
+source_id = "ucce-dc1"
+host = "aw2.example.com"
+username = "admin@example.com"
+password = "p"
+
+[[webex]]
+source_id = "webex"
+base_url = "https://api.wxcc-us1.cisco.com"
+token = "static"
+[webex.oauth]
+token_url = "https://webexapis.com/v1/access_token"
+client_id = "id"
+client_secret = "${WEBEX_SECRET}"
+
+[[graph]]
+source_id = "teams"
+base_url = "https://graph.microsoft.com"
+"#;
+    let env = env_of(&[("WEBEX_SECRET", "s")]);
+    let err = parse_importer(text, "importer.toml", &env).unwrap_err();
+    let paths: Vec<&str> = err.issues().iter().map(|i| i.path.as_str()).collect();
+    for expected in [
+        "ucce[0].username",
+        "ucce[0].page_size",
+        "ucce[1].source_id",
+        "webex[0].token",
+        "webex[0].org_id",
+        "graph[0].token",
+    ] {
+        assert!(paths.contains(&expected), "missing {expected} in {paths:?}");
+    }
+}
+
+#[test]
+fn a_cloud_source_with_oauth_parses_and_keeps_the_secret_redacted() {
+    let text = r#"
+[hub]
+url = "https://hub.example.com"
+project = "acme"
+token = "t"
+
+[[zoom]]
+source_id = "zoom"
+base_url = "https://api.zoom.us"
+page_size = 300
+[zoom.oauth]
+token_url = "https://zoom.us/oauth/token"
+client_id = "cid"
+client_secret = "${ZOOM_SECRET}"
+"#;
+    let env = env_of(&[("ZOOM_SECRET", "zs3cret")]);
+    let cfg = parse_importer(text, "importer.toml", &env).unwrap();
+    let zoom = &cfg.zoom[0];
+    assert_eq!(
+        zoom.oauth.as_ref().unwrap().client_secret.expose(),
+        "zs3cret"
+    );
+    assert!(!format!("{zoom:?}").contains("zs3cret"));
+    assert!(cfg.uccx.is_none());
+}

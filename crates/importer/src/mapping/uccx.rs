@@ -275,4 +275,5 @@ fn user(
 }
 
 #[cfg(test)]
+#[path = "uccx_tests.rs"]
 mod tests;

@@ -1,0 +1,1 @@
+//! Webex Contact Center, Zoom and Microsoft Graph users and teams → directory snapshots.

@@ -1,0 +1,1 @@
+//! UCCE/PCCE ConfigAPI agents, agent teams and skill groups → a directory snapshot.
