@@ -273,7 +273,6 @@ pub fn parse(sql: &str) -> Result<Query, SqlError> {
 pub fn value(u: &EndUser, col: usize) -> Option<String> {
     value_ref(u, col).map(std::borrow::Cow::into_owned)
 }
-}
 
 /// Like [`value`], without copying the text columns.
 fn value_ref(u: &EndUser, col: usize) -> Option<std::borrow::Cow<'_, str>> {
