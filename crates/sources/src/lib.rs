@@ -7,6 +7,7 @@
 pub mod axl;
 pub mod error;
 pub mod http;
+pub mod ucce;
 pub mod uccx;
 pub mod xml;
 
