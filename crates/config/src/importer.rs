@@ -211,7 +211,8 @@ pub struct CucmConfig {
     /// Retries after a throttle fault, a 5xx or a timeout. Default 3.
     #[serde(default = "default_retries")]
     pub retries: u32,
-    /// User ids per `executeSQLQuery` IN list. Default 200.
+    /// User ids per `executeSQLQuery` IN list (1–1000). Default 500: ~50 requests for 24,000
+    /// agents, each well under AXL's 8 MB result limit (larger results are paged anyway).
     #[serde(default = "default_batch")]
     pub batch_size: usize,
 }
@@ -223,7 +224,7 @@ fn default_axl_version() -> String {
     "12.5".to_string()
 }
 fn default_batch() -> usize {
-    200
+    500
 }
 
 impl UccxConfig {

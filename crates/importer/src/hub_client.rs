@@ -97,7 +97,9 @@ impl HubClient {
 
     /// `POST /api/v1/directory/sync` with an idempotency key, retried on transient failures.
     pub async fn sync(&self, req: &SyncRequest, key: &str) -> Result<SyncAnswer, HubError> {
-        let body = serde_json::to_vec(req).map_err(|e| HubError::Protocol(e.to_string()))?;
+        let body = bytes::Bytes::from(
+            serde_json::to_vec(req).map_err(|e| HubError::Protocol(e.to_string()))?,
+        );
         let url = format!("{}{}", self.base, routes::DIRECTORY_SYNC);
         let mut attempt = 0;
         loop {

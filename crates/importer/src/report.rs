@@ -41,13 +41,20 @@ pub fn per_team(report: &SyncReport, changes: &[ObjectChange]) -> BTreeMap<Strin
             teams.entry(name.to_string()).or_default().members += 1;
         }
     }
+    let groups_of: HashMap<&str, &std::collections::BTreeSet<wfm_model::ExternalId>> = report
+        .snapshot
+        .users
+        .iter()
+        .map(|u| (u.external_id.as_str(), &u.groups))
+        .collect();
     for change in changes {
         let ObjectChange::User(u) = change else {
             continue;
         };
-        let team_names: Vec<String> = match &u.desired {
-            Some(d) if !d.groups.is_empty() => d
-                .groups
+        let team_names: Vec<String> = match (u.op, groups_of.get(u.external_id.as_str())) {
+            (Op::Disable, _) | (_, None) => vec!["(not in the source any more)".to_string()],
+            (_, Some(groups)) if groups.is_empty() => vec![no_team.clone()],
+            (_, Some(groups)) => groups
                 .iter()
                 .map(|g| {
                     names
@@ -57,8 +64,6 @@ pub fn per_team(report: &SyncReport, changes: &[ObjectChange]) -> BTreeMap<Strin
                         .to_string()
                 })
                 .collect(),
-            Some(_) => vec![no_team.clone()],
-            None => vec!["(not in the source any more)".to_string()],
         };
         for name in team_names {
             let t = teams.entry(name).or_default();

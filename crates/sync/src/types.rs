@@ -90,7 +90,9 @@ pub struct UserChange {
     pub external_id: ExternalId,
     /// The username after the change (before, for `Disable`).
     pub username: String,
-    /// The full desired state (`None` for `Disable`). The store writes it as a whole.
+    /// The full desired state (`None` for `Disable`). The store writes it as a whole. Not part of
+    /// the serialised change log: `fields`, `groups_*` and `roles_*` already say what changed.
+    #[serde(skip_serializing, default)]
     pub desired: Option<DirectoryUser>,
     /// Field-level changes, for the change log.
     pub fields: Vec<FieldChange>,
@@ -115,7 +117,8 @@ pub struct GroupChange {
     pub external_id: ExternalId,
     /// The group's name after the change (before, for `Disable`).
     pub name: String,
-    /// The full desired state (`None` for `Disable`).
+    /// The full desired state (`None` for `Disable`). Not part of the serialised change log.
+    #[serde(skip_serializing, default)]
     pub desired: Option<DirectoryGroup>,
     /// Field-level changes, for the change log.
     pub fields: Vec<FieldChange>,
