@@ -5,11 +5,15 @@
 //! another source: each module here is self-contained and returns plain records.
 
 pub mod axl;
+pub mod cloud;
 pub mod error;
+pub mod graph;
 pub mod http;
 pub mod ucce;
 pub mod uccx;
+pub mod webex;
 pub mod xml;
+pub mod zoom;
 
 #[cfg(test)]
 mod test_support;
