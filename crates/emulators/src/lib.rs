@@ -13,10 +13,15 @@
 pub mod axl;
 pub mod dataset;
 pub mod faults;
+pub mod graph;
+pub mod oauth;
+pub mod paging;
 pub mod record;
 mod server;
 pub mod tls;
 pub mod uccx;
+pub mod webex;
+pub mod zoom;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 

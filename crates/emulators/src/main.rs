@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+mod cloud_cli;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use wfm_emulators::axl::{AxlConfig, AxlEmulator};
@@ -25,6 +27,12 @@ enum Cmd {
     Cucm(Common),
     /// Both, on `--port` (UCCX) and `--axl-port` (AXL), over the same data set.
     All(Common),
+    /// Webex Contact Center configuration API (OAuth bearer).
+    Webex(cloud_cli::CloudArgs),
+    /// Zoom users and groups API (OAuth bearer).
+    Zoom(cloud_cli::CloudArgs),
+    /// Microsoft Graph users and groups (OAuth bearer).
+    Graph(cloud_cli::CloudArgs),
 }
 
 /// Options shared by every subcommand.
@@ -157,6 +165,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let c = match &cli.cmd {
         Cmd::Uccx(c) | Cmd::Cucm(c) | Cmd::All(c) => c.clone(),
+        Cmd::Webex(a) | Cmd::Zoom(a) | Cmd::Graph(a) => a.common.clone(),
     };
     let spec = DatasetSpec {
         agents: c.agents,
@@ -179,6 +188,15 @@ async fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Uccx(_) => handles.push(start_uccx(&c, data, tls).await?),
         Cmd::Cucm(_) => handles.push(start_axl(&c, c.port, data, tls).await?),
+        Cmd::Webex(a) => {
+            handles.push(cloud_cli::start(cloud_cli::Cloud::Webex, &a, data, tls).await?)
+        }
+        Cmd::Zoom(a) => {
+            handles.push(cloud_cli::start(cloud_cli::Cloud::Zoom, &a, data, tls).await?)
+        }
+        Cmd::Graph(a) => {
+            handles.push(cloud_cli::start(cloud_cli::Cloud::Graph, &a, data, tls).await?)
+        }
         Cmd::All(_) => {
             handles.push(start_uccx(&c, data.clone(), tls.clone()).await?);
             handles.push(start_axl(&c, c.axl_port, data, tls).await?);

@@ -32,6 +32,8 @@ pub(crate) struct InjectedFault(pub Fault);
 pub(crate) struct Common {
     pub recorder: Recorder,
     pub faults: FaultPlan,
+    /// Basic-auth user; empty turns the Basic check off (the router authenticates itself, e.g.
+    /// the cloud emulators' bearer tokens, and `Fault::Unauthorized` goes to `render`).
     pub username: String,
     pub password: String,
     pub latency: Duration,
@@ -247,7 +249,8 @@ async fn common_layer(State(c): State<Arc<Common>>, req: Request, next: Next) ->
     if !c.latency.is_zero() {
         tokio::time::sleep(c.latency).await;
     }
-    if !credentials_ok(&parts.headers, &c.username, &c.password) {
+    let basic = !c.username.is_empty();
+    if basic && !credentials_ok(&parts.headers, &c.username, &c.password) {
         return unauthorized(c.realm);
     }
     if let Some(max) = c.max_concurrent {
@@ -266,7 +269,7 @@ async fn common_layer(State(c): State<Arc<Common>>, req: Request, next: Next) ->
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
-        Some(Fault::Unauthorized) => unauthorized(c.realm),
+        Some(Fault::Unauthorized) if basic => unauthorized(c.realm),
         Some(Fault::TruncatedBody) => truncate(next.run(req).await).await,
         Some(Fault::EmptyList) => {
             req.extensions_mut().insert(InjectedFault(Fault::EmptyList));
