@@ -7,9 +7,11 @@
 //! are disabled and re-enabled when they return.
 
 mod diff;
+pub mod people;
 mod types;
 
 pub use diff::plan;
+pub use people::{match_people, Identity, MatchConflict, MatchRule, Matching, Person};
 pub use types::{
     CurrentGroup, CurrentState, CurrentUser, FieldChange, GroupChange, Op, Plan, PlanSummary,
     SafetyLimits, SyncError, UserChange,
