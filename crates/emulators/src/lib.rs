@@ -19,6 +19,7 @@ pub mod paging;
 pub mod record;
 mod server;
 pub mod tls;
+pub mod ucce;
 pub mod uccx;
 pub mod webex;
 pub mod zoom;

@@ -8,6 +8,7 @@ mod cloud_cli;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use wfm_emulators::axl::{AxlConfig, AxlEmulator};
+use wfm_emulators::ucce::{UcceConfig, UcceEmulator};
 use wfm_emulators::uccx::{UccxConfig, UccxEmulator};
 use wfm_emulators::{DatasetSpec, EmulatorHandle, SharedData};
 
@@ -33,6 +34,8 @@ enum Cmd {
     Zoom(cloud_cli::CloudArgs),
     /// Microsoft Graph users and groups (OAuth bearer).
     Graph(cloud_cli::CloudArgs),
+    /// UCCE / PCCE ConfigAPI (`/unifiedconfig/config`).
+    Ucce(Common),
 }
 
 /// Options shared by every subcommand.
@@ -86,6 +89,9 @@ struct Common {
     /// AXL requests allowed in flight at once (0: no limit).
     #[arg(long, default_value_t = 1)]
     max_concurrent: usize,
+    /// UCCE: ignore `resultsPerPage` and always serve pages of 25.
+    #[arg(long)]
+    page_size_ignored: bool,
 }
 
 fn tls(c: &Common) -> anyhow::Result<Option<(String, String)>> {
@@ -157,6 +163,33 @@ async fn start_axl(
     Ok(h)
 }
 
+async fn start_ucce(
+    c: &Common,
+    data: SharedData,
+    tls: Option<(String, String)>,
+) -> anyhow::Result<EmulatorHandle> {
+    let defaults = UcceConfig::default();
+    let cfg = UcceConfig {
+        username: c.username.clone().unwrap_or(defaults.username.clone()),
+        password: c.password.clone().unwrap_or(defaults.password.clone()),
+        latency: Duration::from_millis(c.latency_ms),
+        tls,
+        bind: Some(SocketAddr::new(c.host, c.port)),
+        ignore_page_size: c.page_size_ignored,
+        ..defaults
+    };
+    let h = UcceEmulator::spawn(cfg.clone(), data)
+        .await
+        .context("starting the UCCE emulator")?;
+    println!(
+        "UCCE ConfigAPI: {}/unifiedconfig/config/agent  user={} password={}",
+        h.base_url(),
+        cfg.username,
+        cfg.password
+    );
+    Ok(h)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -164,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let c = match &cli.cmd {
-        Cmd::Uccx(c) | Cmd::Cucm(c) | Cmd::All(c) => c.clone(),
+        Cmd::Uccx(c) | Cmd::Cucm(c) | Cmd::All(c) | Cmd::Ucce(c) => c.clone(),
         Cmd::Webex(a) | Cmd::Zoom(a) | Cmd::Graph(a) => a.common.clone(),
     };
     let spec = DatasetSpec {
@@ -188,6 +221,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Cmd::Uccx(_) => handles.push(start_uccx(&c, data, tls).await?),
         Cmd::Cucm(_) => handles.push(start_axl(&c, c.port, data, tls).await?),
+        Cmd::Ucce(_) => handles.push(start_ucce(&c, data, tls).await?),
         Cmd::Webex(a) => {
             handles.push(cloud_cli::start(cloud_cli::Cloud::Webex, &a, data, tls).await?)
         }
