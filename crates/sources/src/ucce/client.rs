@@ -380,8 +380,10 @@ impl UcceClient {
             self.settings.base_url, ep.path
         );
         let what = format!("UCCE {} (startIndex={start})", ep.path);
-        let (info, items) = with_retries(&self.settings.retry, &what, |_| async {
-            let result = self.attempt(&url, ep.decode).await;
+        let url = url.as_str();
+        let (info, items) = with_retries(&self.settings.retry, &what, |attempt| async move {
+            let last = attempt >= self.settings.retry.retries;
+            let result = self.attempt(url, ep.decode, last).await;
             let source = self.settings.source_id.as_str();
             match &result {
                 Ok(_) => self
@@ -405,12 +407,16 @@ impl UcceClient {
         Ok(Page { start, info, items })
     }
 
+    /// One request. A 429 waits out the server's `Retry-After` (capped at [`MAX_RETRY_AFTER`],
+    /// not on the `last` attempt, without holding a concurrency slot) before it is reported as
+    /// the retriable [`SourceError::Throttled`].
     async fn attempt<T>(
         &self,
         url: &str,
         decode: PageDecoder<T>,
+        last: bool,
     ) -> Result<(PageInfo, Vec<T>), SourceError> {
-        let body = {
+        let answer = {
             let _permit = self.gate.acquire().await.map_err(|_| SourceError::Config {
                 message: "the UCCE client is shutting down".to_string(),
             })?;
@@ -433,18 +439,31 @@ impl UcceClient {
                         url: url.to_string(),
                     })
                 }
-                429 => {
-                    return Err(SourceError::Throttled {
-                        what: url.to_string(),
-                        message: "HTTP 429 Too Many Requests".to_string(),
-                    })
+                429 => Err(retry_after(&resp)),
+                _ => {
+                    let body = read_body_limited(resp, url, self.settings.max_body_bytes).await?;
+                    Ok((status, body))
                 }
-                _ => {}
             }
-            let body = read_body_limited(resp, url, self.settings.max_body_bytes).await?;
-            (status, body)
         };
-        let (status, body) = body;
+        let (status, body) = match answer {
+            Ok(answer) => answer,
+            Err(wait) => {
+                if let Some(wait) = wait.filter(|_| !last) {
+                    tokio::time::sleep(wait).await;
+                }
+                return Err(SourceError::Throttled {
+                    what: url.to_string(),
+                    message: format!(
+                        "HTTP 429 Too Many Requests{}",
+                        wait.map_or(String::new(), |w| format!(
+                            " (Retry-After {} s)",
+                            w.as_secs()
+                        ))
+                    ),
+                });
+            }
+        };
         if (200..300).contains(&status) {
             return decode(&body);
         }
@@ -485,6 +504,16 @@ impl UcceClient {
             ),
         }
     }
+}
+
+/// The longest `Retry-After` honoured; longer waits are cut to this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// The `Retry-After` of a 429 in seconds (the HTTP-date form is ignored), capped.
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    let value = resp.headers().get(reqwest::header::RETRY_AFTER)?;
+    let secs = value.to_str().ok()?.trim().parse::<u64>().ok()?;
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
 }
 
 fn teams_endpoint() -> Endpoint<UcceTeam> {

@@ -50,6 +50,7 @@ struct Answer {
     status: u16,
     body: String,
     delay: Duration,
+    retry_after: Option<&'static str>,
 }
 
 fn ok(body: String) -> Answer {
@@ -57,6 +58,7 @@ fn ok(body: String) -> Answer {
         status: 200,
         body,
         delay: Duration::from_millis(2),
+        retry_after: None,
     }
 }
 
@@ -65,6 +67,7 @@ fn status(status: u16, body: &str) -> Answer {
         status,
         body: body.to_string(),
         delay: Duration::ZERO,
+        retry_after: None,
     }
 }
 
@@ -119,12 +122,17 @@ async fn handle(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Respon
     tokio::time::sleep(answer.delay).await;
     s.in_flight.fetch_sub(1, Ordering::SeqCst);
     let code = StatusCode::from_u16(answer.status).unwrap();
-    (
+    let mut resp = (
         code,
         [(axum::http::header::CONTENT_TYPE, "application/xml")],
         answer.body,
     )
-        .into_response()
+        .into_response();
+    if let Some(v) = answer.retry_after {
+        resp.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, v.parse().unwrap());
+    }
+    resp
 }
 
 async fn serve(responder: impl Fn(usize, &Req) -> Answer + Send + Sync + 'static) -> Server {
@@ -818,5 +826,46 @@ fn plain_http_and_out_of_range_settings_are_refused() {
             .unwrap()
             .error_type(),
         "config"
+    );
+}
+
+#[tokio::test]
+async fn a_429_waits_for_retry_after_but_not_on_the_last_attempt() {
+    let inner = honest(1);
+    let srv = serve(move |n, req| {
+        if n == 0 {
+            Answer {
+                retry_after: Some("1"),
+                ..status(429, "slow down")
+            }
+        } else {
+            inner(n, req)
+        }
+    })
+    .await;
+    let started = Instant::now();
+    let agents = client(srv.addr.port()).agents().await.unwrap();
+    assert_eq!(agents.len(), 1);
+    assert_eq!(srv.count(), 2);
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let srv = serve(|_, _| Answer {
+        retry_after: Some("20"),
+        ..status(429, "slow down")
+    })
+    .await;
+    let mut cfg = config(srv.addr.port());
+    cfg.retries = 0;
+    let started = Instant::now();
+    let err = client_with(&cfg).agents().await.unwrap_err();
+    assert!(matches!(err, SourceError::Throttled { .. }), "{err}");
+    assert!(err.to_string().contains("Retry-After 20 s"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no wait after the last attempt"
     );
 }
