@@ -87,6 +87,24 @@ pub struct ProjectConfig {
     /// `["agent", "supervisor"]`.
     #[serde(default = "default_roles")]
     pub roles: Vec<String>,
+    /// How users of different sources are recognised as the same person: `email` (default,
+    /// case-insensitive), `username`, or `none`. Users are only linked, never merged; an ambiguous
+    /// key is reported at `GET /api/v1/people`.
+    #[serde(default)]
+    pub match_people_by: MatchPeopleBy,
+}
+
+/// The rule for linking users of different sources (see [`ProjectConfig::match_people_by`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchPeopleBy {
+    /// Same e-mail address.
+    #[default]
+    Email,
+    /// Same username.
+    Username,
+    /// Never link.
+    None,
 }
 
 fn default_roles() -> Vec<String> {

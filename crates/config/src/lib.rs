@@ -12,7 +12,9 @@ mod load;
 mod secret;
 
 pub use cloud::{CloudConfig, OAuthConfig, UcceConfig};
-pub use hub::{HubConfig, HubServerConfig, LogConfig, LogFormat, ProjectConfig, StorageConfig};
+pub use hub::{
+    HubConfig, HubServerConfig, LogConfig, LogFormat, MatchPeopleBy, ProjectConfig, StorageConfig,
+};
 pub use importer::{
     CucmConfig, HubClientConfig, ImporterConfig, ImporterSection, Scheme, SyncConfig, UccxConfig,
 };

@@ -28,6 +28,7 @@ fn config(dir: &Path, tls: Option<(&Path, &Path)>) -> HubConfig {
             name: Some("Alpha".into()),
             token: Secret::new(TOKEN),
             roles: vec!["agent".into(), "supervisor".into()],
+            match_people_by: Default::default(),
         }],
         log: LogConfig::default(),
     }
