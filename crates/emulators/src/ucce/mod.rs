@@ -11,17 +11,18 @@
 //! explicit flags of [`UcceConfig`], all off by default.
 
 mod ids;
+mod pages;
 mod paging;
 mod render;
+mod respond;
 mod xml;
 
-use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -29,13 +30,15 @@ use axum::{Extension, Router};
 pub use ids::FIRST_AGENT_ID;
 pub use paging::{PageFaults, DEFAULT_PAGE_SIZE};
 
-use crate::dataset::{ContactCentre, Resource};
+use crate::dataset::ContactCentre;
 use crate::faults::Fault;
 use crate::server::{self, Common, InjectedFault};
 use crate::{EmulatorHandle, SharedData};
 use ids::{AgentIndex, Stamps};
-use paging::{ApiError, ListRequest, PageInfo, PageRules};
+use pages::{agent_page, skill_page, team_page};
+use paging::PageRules;
 use render::{Ctx, AGENT_PATH, SKILL_PATH, TEAM_PATH};
+use respond::{api_errors, not_found, not_found_route, ok, render_fault, truncate_if};
 use xml::W;
 
 const REALM: &str = "UCCE ConfigAPI";
@@ -264,214 +267,6 @@ async fn list(app: App, coll: Collection, params: Vec<(String, String)>, f: Inje
     }
 }
 
-/// The positions of one page of `selected`, with the duplicate quirk applied.
-fn window(app: &App, selected: &[usize], req: &ListRequest) -> Vec<usize> {
-    let total = selected.len() as u64;
-    let start = req.start.min(total) as usize;
-    let end = req.start.saturating_add(req.size).min(total) as usize;
-    let mut page = selected[start..end].to_vec();
-    if app.cfg.duplicate_across_pages && start > 0 && start < end {
-        page.insert(0, selected[start - 1]);
-    }
-    page
-}
-
-fn page_info(app: &App, coll: Collection, req: &ListRequest, total: usize) -> PageInfo {
-    let url = format!("{}{}", app.base, coll.path());
-    PageInfo::new(&url, req, total as u64, app.cfg.next_page_loop)
-}
-
-fn agent_matches(r: &Resource, id: u32, q: &str) -> bool {
-    let has = |s: &str, v: &str| s.to_lowercase().contains(&v.to_lowercase());
-    let team = r.team.as_ref().map(|(_, n)| n.as_str()).unwrap_or_default();
-    match q.split_once(':') {
-        Some(("userName", v)) => has(&r.user_id, v),
-        Some(("firstName", v)) => has(&r.first_name, v),
-        Some(("lastName", v)) => has(&r.last_name, v),
-        Some(("agentId", v)) => id.to_string() == v.trim(),
-        Some(("agentTeam" | "team", v)) => has(team, v),
-        _ => has(&r.user_id, q) || has(&r.first_name, q) || has(&r.last_name, q),
-    }
-}
-
-fn agent_page(app: &App, req: &ListRequest, empty: bool) -> Result<String, ApiError> {
-    let cc = app.data.read();
-    let mut idx = lock(&app.index);
-    idx.refresh(&cc);
-    let idx = &*idx;
-    let mut selected: Cow<'_, [usize]> = Cow::Borrowed(idx.order());
-    if empty {
-        selected = Cow::Owned(Vec::new());
-    }
-    if let Some(q) = &req.q {
-        let kept = selected
-            .iter()
-            .copied()
-            .filter(|&p| agent_matches(&cc.resources[p], idx.id_at(p), q))
-            .collect();
-        selected = Cow::Owned(kept);
-    }
-    if let Some((field, desc)) = &req.sort {
-        let mut v = selected.into_owned();
-        let rs = &cc.resources;
-        match field.as_str() {
-            "agentId" | "id" => {}
-            "userName" => v.sort_by(|&a, &b| rs[a].user_id.cmp(&rs[b].user_id)),
-            "firstName" => v.sort_by(|&a, &b| rs[a].first_name.cmp(&rs[b].first_name)),
-            "lastName" => v.sort_by(|&a, &b| rs[a].last_name.cmp(&rs[b].last_name)),
-            other => return Err(paging::bad_sort(other)),
-        }
-        if *desc {
-            v.reverse();
-        }
-        selected = Cow::Owned(v);
-    }
-    let info = page_info(app, Collection::Agents, req, selected.len());
-    let page = window(app, &selected, req);
-    let summary = match app.cfg.summary_shape {
-        SummaryShape::OnRequest => req.summary,
-        SummaryShape::Always => true,
-        SummaryShape::Never => false,
-    };
-    let mut stamps = lock(&app.stamps);
-    let mut cx = Ctx {
-        cc: &cc,
-        idx,
-        stamps: &mut stamps,
-        seed: app.cfg.optional_seed,
-    };
-    let mut w = W::new(1024 + page.len() * 1200);
-    w.results_start(&info);
-    if page.is_empty() {
-        w.empty("agents");
-    } else {
-        w.open("agents");
-        for pos in page {
-            render::agent(&mut w, &mut cx, pos, summary);
-        }
-        w.close("agents");
-    }
-    w.close("results");
-    Ok(w.out)
-}
-
-/// Sorts `items` by `sort=` (`id` default, or `name`); `Err` for another field.
-fn sort_named<T>(
-    items: &mut [T],
-    sort: &Option<(String, bool)>,
-    id: impl Fn(&T) -> u32,
-    name: impl Fn(&T) -> &str,
-) -> Result<(), ApiError> {
-    let desc = match sort {
-        None => false,
-        Some((f, desc)) if f == "id" => *desc,
-        Some((f, desc)) if f == "name" => {
-            items.sort_by(|a, b| name(a).cmp(name(b)));
-            if *desc {
-                items.reverse();
-            }
-            return Ok(());
-        }
-        Some((f, _)) => return Err(paging::bad_sort(f)),
-    };
-    items.sort_by_key(|t| id(t));
-    if desc {
-        items.reverse();
-    }
-    Ok(())
-}
-
-fn named_match(name: &str, q: &Option<String>) -> bool {
-    match q {
-        None => true,
-        Some(q) => {
-            let q = q.strip_prefix("name:").unwrap_or(q);
-            name.to_lowercase().contains(&q.to_lowercase())
-        }
-    }
-}
-
-fn team_page(app: &App, req: &ListRequest, empty: bool) -> Result<String, ApiError> {
-    let cc = app.data.read();
-    let mut idx = lock(&app.index);
-    idx.refresh(&cc);
-    let mut teams: Vec<&crate::Team> = if empty {
-        Vec::new()
-    } else {
-        cc.teams
-            .iter()
-            .filter(|t| named_match(&t.name, &req.q))
-            .collect()
-    };
-    sort_named(&mut teams, &req.sort, |t| t.team_id, |t| t.name.as_str())?;
-    let info = page_info(app, Collection::Teams, req, teams.len());
-    let positions: Vec<usize> = (0..teams.len()).collect();
-    let page: Vec<&crate::Team> = window(app, &positions, req)
-        .into_iter()
-        .map(|i| teams[i])
-        .collect();
-    let mut stamps = lock(&app.stamps);
-    let mut cx = Ctx {
-        cc: &cc,
-        idx: &idx,
-        stamps: &mut stamps,
-        seed: app.cfg.optional_seed,
-    };
-    let members = render::members_of(&cx, &page);
-    let mut w = W::new(4096);
-    w.results_start(&info);
-    if page.is_empty() {
-        w.empty("agentTeams");
-    } else {
-        w.open("agentTeams");
-        for t in page {
-            let m = members.get(&t.team_id).map(Vec::as_slice).unwrap_or(&[]);
-            render::team(&mut w, &mut cx, t, m);
-        }
-        w.close("agentTeams");
-    }
-    w.close("results");
-    Ok(w.out)
-}
-
-fn skill_page(app: &App, req: &ListRequest, empty: bool) -> Result<String, ApiError> {
-    let cc = app.data.read();
-    let mut idx = lock(&app.index);
-    idx.refresh(&cc);
-    let mut groups: Vec<render::SkillGroup> = if empty {
-        Vec::new()
-    } else {
-        render::skill_groups(&cc)
-            .into_iter()
-            .filter(|s| named_match(&s.name, &req.q))
-            .collect()
-    };
-    sort_named(&mut groups, &req.sort, |s| s.id, |s| s.name.as_str())?;
-    let info = page_info(app, Collection::Skills, req, groups.len());
-    let positions: Vec<usize> = (0..groups.len()).collect();
-    let page = window(app, &positions, req);
-    let mut stamps = lock(&app.stamps);
-    let mut cx = Ctx {
-        cc: &cc,
-        idx: &idx,
-        stamps: &mut stamps,
-        seed: app.cfg.optional_seed,
-    };
-    let mut w = W::new(4096);
-    w.results_start(&info);
-    if page.is_empty() {
-        w.empty("skillGroups");
-    } else {
-        w.open("skillGroups");
-        for i in page {
-            render::skill_group(&mut w, &mut cx, &groups[i]);
-        }
-        w.close("skillGroups");
-    }
-    w.close("results");
-    Ok(w.out)
-}
-
 /// Renders one object found by `find` (position/id in the data), or 404.
 fn single(
     app: &App,
@@ -544,105 +339,4 @@ async fn skill_group(State(app): State<App>, Path(id): Path<String>, f: Injected
         true
     });
     truncate_if(resp, quirks.truncate).await
-}
-
-async fn truncate_if(resp: Response, truncate: bool) -> Response {
-    if !truncate {
-        return resp;
-    }
-    let (mut parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(
-        parts,
-        axum::body::Body::from(bytes.slice(0..bytes.len() / 2)),
-    )
-}
-
-fn ok(body: String, truncate: bool) -> Response {
-    let body = if truncate {
-        let mut bytes = body.into_bytes();
-        bytes.truncate(bytes.len() / 2);
-        axum::body::Body::from(bytes)
-    } else {
-        axum::body::Body::from(body)
-    };
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/xml")],
-        body,
-    )
-        .into_response()
-}
-
-fn api_errors(status: u16, errors: &[ApiError]) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/xml")],
-        xml::api_errors(errors),
-    )
-        .into_response()
-}
-
-fn not_found(data: &str) -> Response {
-    api_errors(
-        404,
-        &[ApiError {
-            data: data.to_string(),
-            detail: None,
-            message: "The requested resource was not found".into(),
-            error_type: "notFound".into(),
-        }],
-    )
-}
-
-async fn not_found_route(uri: axum::http::Uri) -> Response {
-    not_found(uri.path())
-}
-
-fn internal(error_type: &str, message: &str) -> ApiError {
-    ApiError {
-        data: String::new(),
-        detail: None,
-        message: message.into(),
-        error_type: error_type.into(),
-    }
-}
-
-/// ConfigAPI bodies for the shared faults (XML only; the flag is ignored).
-fn render_fault(fault: &Fault, _json: bool) -> Response {
-    match fault {
-        Fault::Status(code) => {
-            api_errors(*code, &[internal("internalError", "Injected server error")])
-        }
-        Fault::ApiErrors(code, list) => {
-            let errors: Vec<ApiError> = list
-                .iter()
-                .map(|e| ApiError {
-                    data: e.error_data.clone(),
-                    detail: None,
-                    message: e.error_message.clone(),
-                    error_type: e.error_type.clone(),
-                })
-                .collect();
-            api_errors(*code, &errors)
-        }
-        Fault::AxlThrottle => api_errors(
-            503,
-            &[internal("serviceUnavailable", "Server busy, retry later")],
-        ),
-        Fault::MalformedXml => ok(
-            "<?xml version=\"1.0\"?><results><pageInfo><totalResults>1</totalResults></pageInfo>\
-<agents><agent><person><userName>broken & </agent>"
-                .into(),
-            false,
-        ),
-        _ => api_errors(
-            500,
-            &[internal("internalError", "unsupported injected fault")],
-        ),
-    }
 }
