@@ -26,10 +26,13 @@ pub use tls::{self_signed_cert, try_self_signed_cert};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
+use std::collections::HashMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
+use wfm_model::ProjectId;
 use wfm_protocol::routes as paths;
 use wfm_store::Store;
+use wfm_sync::MatchRule;
 use wfm_telemetry::Metrics;
 
 /// The clock the hub reads "now" from (injected so that tests control time).
@@ -53,6 +56,24 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Source of "now" for sync runs.
     pub clock: Clock,
+    /// Each project's rule for linking users of different sources (default: e-mail).
+    pub match_rules: Arc<HashMap<ProjectId, MatchRule>>,
+}
+
+/// The projects' person-matching rules, from the config.
+pub fn match_rules(projects: &[wfm_config::ProjectConfig]) -> Arc<HashMap<ProjectId, MatchRule>> {
+    let rules = projects
+        .iter()
+        .map(|p| {
+            let rule = match p.match_people_by {
+                wfm_config::MatchPeopleBy::Email => MatchRule::Email,
+                wfm_config::MatchPeopleBy::Username => MatchRule::Username,
+                wfm_config::MatchPeopleBy::None => MatchRule::None,
+            };
+            (p.id.clone(), rule)
+        })
+        .collect();
+    Arc::new(rules)
 }
 
 impl std::fmt::Debug for AppState {
@@ -77,6 +98,8 @@ pub fn app(state: AppState) -> Router {
         .route(paths::GROUP, get(routes::directory::get_group))
         .route(paths::ROLES, get(routes::directory::roles))
         .route(paths::WHOAMI, get(routes::directory::whoami))
+        .route(paths::PEOPLE, get(routes::people::list_people))
+        .route(paths::PEOPLE_CONFLICTS, get(routes::people::list_conflicts))
         .route(paths::SYNC_RUNS, get(routes::runs::list_runs))
         .route(paths::SYNC_RUN, get(routes::runs::get_run))
         .route(paths::SYNC_RUN_CHANGES, get(routes::runs::run_changes))

@@ -33,3 +33,8 @@ async fn postgres_healthz_reports_postgres() {
     assert_eq!(resp.status, StatusCode::OK);
     assert_eq!(resp.json()["storage"], "postgres");
 }
+
+#[tokio::test]
+async fn people_are_linked_across_sources() {
+    scenarios::people_are_linked_across_sources(&TestHub::postgres().await).await;
+}

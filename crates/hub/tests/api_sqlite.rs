@@ -269,3 +269,8 @@ async fn healthz_reports_the_backend_without_auth() {
         serde_json::json!({"status": "ok", "storage": "sqlite"})
     );
 }
+
+#[tokio::test]
+async fn people_are_linked_across_sources() {
+    scenarios::people_are_linked_across_sources(&TestHub::sqlite().await).await;
+}

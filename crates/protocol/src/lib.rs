@@ -35,6 +35,10 @@ pub mod routes {
     pub const SYNC_RUN: &str = "/api/v1/sync-runs/{id}";
     /// `GET`: the per-object change log of one run (paged).
     pub const SYNC_RUN_CHANGES: &str = "/api/v1/sync-runs/{id}/changes";
+    /// `GET`: users of several sources recognised as one person (paged).
+    pub const PEOPLE: &str = "/api/v1/people";
+    /// `GET`: match keys the matcher refuses to link (paged).
+    pub const PEOPLE_CONFLICTS: &str = "/api/v1/people/conflicts";
     /// `GET`: who am I (project of the token); used by `wfm-importer check`.
     pub const WHOAMI: &str = "/api/v1/whoami";
     /// `GET`: liveness, no auth.

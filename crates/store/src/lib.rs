@@ -11,9 +11,10 @@
 
 mod common;
 mod error;
+mod people;
 mod postgres;
 mod sqlite;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use error::StoreError;

@@ -103,6 +103,7 @@ async fn state_for(store: Store, max_body_bytes: usize) -> AppState {
         metrics: Metrics::new(),
         max_body_bytes,
         clock: Arc::new(fixed_now),
+        match_rules: Arc::default(),
     }
 }
 

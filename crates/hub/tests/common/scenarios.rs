@@ -229,3 +229,70 @@ pub async fn replay_returns_the_same_answer(hub: &TestHub) {
         .contains("Idempotency-Key reused with a different request"));
     assert_eq!(hub.counts(TOKEN_A).await, (1, 1));
 }
+
+/// Users of two sources sharing an e-mail are linked as one person; a key shared inside one
+/// source is reported as a conflict and not linked; project B sees none of it.
+pub async fn people_are_linked_across_sources(hub: &TestHub) {
+    let ucce = snapshot(
+        "ucce-dc1",
+        &[
+            ("1", "alice", "t1"),
+            ("2", "bob", "t1"),
+            ("3", "dave", "t1"),
+        ],
+        &[("t1", "Sales")],
+    );
+    let mut webex = snapshot(
+        "webex",
+        &[
+            ("w1", "alice", "x"),
+            ("w2", "bob2", "x"),
+            ("w3", "erin", "x"),
+        ],
+        &[("x", "Sales")],
+    );
+    // w2 carries bob's e-mail (linked; the names differ); w1 and w3 share alice's e-mail inside
+    // one source (a conflict: not linked).
+    webex["snapshot"]["users"][1]["email"] = "BOB@example.com".into();
+    webex["snapshot"]["users"][2]["email"] = "alice@example.com".into();
+    assert_eq!(
+        hub.sync(TOKEN_A, "people-1", &ucce).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        hub.sync(TOKEN_A, "people-2", &webex).await.status,
+        StatusCode::OK
+    );
+
+    let people = hub.get("/api/v1/people", Some(TOKEN_A)).await;
+    assert_eq!(people.status, StatusCode::OK, "{}", people.text());
+    let body = people.json();
+    assert_eq!(body["total"], 1, "{body}");
+    let bob = &body["items"][0];
+    assert_eq!(bob["key"], "bob@example.com");
+    let sources: Vec<&str> = bob["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, vec!["ucce-dc1", "webex"]);
+    assert!(bob["notes"][0].as_str().unwrap().contains("name"), "{bob}");
+
+    let conflicts = hub
+        .get("/api/v1/people/conflicts", Some(TOKEN_A))
+        .await
+        .json();
+    assert_eq!(conflicts["total"], 1, "{conflicts}");
+    assert_eq!(conflicts["items"][0]["key"], "alice@example.com");
+    assert_eq!(conflicts["items"][0]["users"].as_array().unwrap().len(), 3);
+    assert!(conflicts["items"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("webex"));
+
+    let other = hub.get("/api/v1/people", Some(TOKEN_B)).await.json();
+    assert_eq!(other["total"], 0, "project B sees nothing of A: {other}");
+    let anonymous = hub.get("/api/v1/people", None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}

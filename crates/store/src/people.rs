@@ -1,0 +1,51 @@
+//! The identities the cross-source person matcher needs (`wfm_sync::match_people`).
+
+use crate::{Store, StoreError};
+use sqlx::Row;
+use wfm_model::ProjectId;
+use wfm_sync::Identity;
+
+const IDENTITIES_SQL: &str = "SELECT id, source, username, email, first_name, last_name, enabled \
+     FROM users WHERE project_id = $1 ORDER BY source, id";
+
+fn identity_from<R: Row>(row: &R) -> Result<Identity, sqlx::Error>
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    Ok(Identity {
+        id: row.try_get("id")?,
+        source: row.try_get("source")?,
+        username: row.try_get("username")?,
+        email: row.try_get("email")?,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        enabled: row.try_get("enabled")?,
+    })
+}
+
+impl Store {
+    /// Every user of the project (enabled or not), across all sources, with the fields the
+    /// person matcher compares.
+    pub async fn identities(&self, project: &ProjectId) -> Result<Vec<Identity>, StoreError> {
+        let rows = match self {
+            Store::Sqlite(pool) => sqlx::query(IDENTITIES_SQL)
+                .bind(project.as_str())
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(identity_from)
+                .collect::<Result<Vec<_>, _>>()?,
+            Store::Postgres(pool) => sqlx::query(IDENTITIES_SQL)
+                .bind(project.as_str())
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(identity_from)
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        Ok(rows)
+    }
+}
