@@ -133,6 +133,10 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Reads a response body, refusing more than `max_bytes` without buffering the excess.
+///
+/// The buffer is allocated once from `Content-Length` (already checked against `max_bytes`), so a
+/// large body is not grown by doubling; without a length (chunked) it grows as usual but never
+/// beyond `max_bytes`.
 pub async fn read_body_limited(
     mut resp: Response,
     url: &str,
@@ -142,24 +146,42 @@ pub async fn read_body_limited(
         what: url.to_string(),
         detail: format!("response body over {max_bytes} bytes"),
     };
-    if let Some(len) = resp.content_length() {
-        if len > max_bytes as u64 {
-            return Err(too_large());
-        }
-    }
-    let mut body = Vec::new();
+    let declared = match resp.content_length() {
+        Some(len) if len > max_bytes as u64 => return Err(too_large()),
+        Some(len) => usize::try_from(len).unwrap_or(max_bytes),
+        None => 0,
+    };
+    let mut body = Vec::with_capacity(declared);
     loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > max_bytes {
                     return Err(too_large());
                 }
+                reserve_bounded(&mut body, chunk.len(), max_bytes);
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
             Err(e) => return Err(classify_transport(url, &e)),
         }
     }
+}
+
+/// Makes room for `extra` more bytes: nothing when the buffer has room (the `Content-Length`
+/// case), otherwise doubling as `Vec` does, capped at `max` (the caller has checked that
+/// `len + extra <= max`).
+fn reserve_bounded(buf: &mut Vec<u8>, extra: usize, max: usize) {
+    let needed = buf.len() + extra;
+    if needed <= buf.capacity() {
+        return;
+    }
+    let target = buf
+        .capacity()
+        .saturating_mul(2)
+        .max(needed)
+        .max(8 * 1024)
+        .min(max.max(needed));
+    buf.reserve_exact(target - buf.len());
 }
 
 /// Retry policy: attempts = `retries + 1`; the delay before retry `n` (1-based) is
@@ -279,6 +301,43 @@ mod tests {
         .await;
         assert!(r.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn bounded_reserve_doubles_but_never_past_the_limit() {
+        let mut buf = Vec::new();
+        reserve_bounded(&mut buf, 10, 100);
+        assert!(buf.capacity() >= 10 && buf.capacity() <= 100);
+        buf.extend_from_slice(&[0; 10]);
+        reserve_bounded(&mut buf, 80, 100);
+        assert!(buf.capacity() >= 90 && buf.capacity() <= 100);
+        let mut exact = Vec::with_capacity(50);
+        reserve_bounded(&mut exact, 50, 1000);
+        assert_eq!(exact.capacity(), 50, "a preallocated buffer is not grown");
+    }
+
+    #[tokio::test]
+    async fn a_body_with_content_length_is_read_into_one_exact_allocation() {
+        use crate::test_support::{serve, Canned};
+        let payload = "x".repeat(300_000);
+        let body = payload.clone();
+        let srv = serve(move |_, _| Canned::new(200, "text/plain", body.clone())).await;
+        let url = format!("http://{}/big", srv.addr);
+        let client = build_client(&HttpOptions {
+            timeout: Duration::from_secs(5),
+            ca_file: None,
+            cookies: false,
+        })
+        .unwrap();
+        let resp = client.get(&url).send().await.unwrap();
+        assert_eq!(resp.content_length(), Some(300_000));
+        let got = read_body_limited(resp, &url, 1 << 20).await.unwrap();
+        assert_eq!(got.len(), 300_000);
+        assert_eq!(got.capacity(), 300_000);
+        assert_eq!(got, payload.as_bytes());
+        let resp = client.get(&url).send().await.unwrap();
+        let err = read_body_limited(resp, &url, 1000).await.unwrap_err();
+        assert_eq!(err.error_type(), "too_large");
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! Hardened XML reading shared by every source: a small element tree built from `quick_xml`
-//! events under hard limits.
+//! Hardened XML reading shared by every source: a pull parser over `quick_xml` events that
+//! applies hard limits as it goes (`XmlStream`, for decoders that build records while reading,
+//! so a large list is never held as a tree), and a small element tree built on it
+//! ([`parse_document`]).
 //!
 //! Refused, fast and with a clear error: any `<!DOCTYPE>` (so no DTD, no entity definitions, no
 //! billion laughs, no XXE), undefined entity references, documents over `max_bytes`, nesting
@@ -10,6 +12,7 @@
 use crate::error::SourceError;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
+use std::borrow::Cow;
 
 /// Limits applied while reading one XML document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,165 +114,295 @@ pub fn looks_like_html(body: &[u8]) -> bool {
 /// Parses a whole document into its root element under `limits`. `what` names the endpoint or
 /// document in errors.
 pub fn parse_document(body: &[u8], what: &str, limits: &XmlLimits) -> Result<Element, SourceError> {
-    if body.len() > limits.max_bytes {
-        return Err(SourceError::TooLarge {
-            what: what.to_string(),
-            detail: format!(
-                "{} bytes, the limit is {} bytes",
-                body.len(),
-                limits.max_bytes
-            ),
-        });
-    }
-    if looks_like_html(body) {
-        return Err(SourceError::malformed(
-            what,
-            "expected XML but the server sent an HTML page (a login, proxy or error page?)",
-        ));
-    }
-    let text = match std::str::from_utf8(body) {
-        Ok(t) => t,
-        Err(e) => {
+    let mut stream = XmlStream::new(body, what, limits)?;
+    let root = stream.root()?;
+    let root = stream.read_element(root)?;
+    stream.finish()?;
+    Ok(root)
+}
+
+/// One step of a hardened walk over a document ([`XmlStream::next_node`]).
+#[derive(Debug)]
+pub(crate) enum XmlNode<'a> {
+    /// An element opens: its local name and attributes, no children, no text yet. An empty
+    /// element (`<a/>`) is an `Open` immediately followed by a `Close`.
+    Open(Element),
+    /// The innermost open element closes.
+    Close,
+    /// A piece of the innermost open element's text: a text run, a resolved entity or CDATA.
+    Text(Cow<'a, str>),
+}
+
+/// A pull parser over one document that applies every hardening rule of this module as it goes
+/// (size, HTML, UTF-8, DOCTYPE, depth, element count, attributes, entities, text and content
+/// outside the root, truncation) and hands out [`XmlNode`]s, so that a caller can build records
+/// directly without holding a tree of the whole document. [`parse_document`] is built on it.
+pub(crate) struct XmlStream<'a> {
+    reader: Reader<&'a [u8]>,
+    text: &'a str,
+    what: &'a str,
+    limits: XmlLimits,
+    /// Names of the open elements, concatenated; `open_at` holds where each one starts.
+    open_names: String,
+    open_at: Vec<usize>,
+    nodes: usize,
+    root_done: bool,
+    /// An empty element was handed out as `Open`; its `Close` comes next.
+    pending_close: bool,
+}
+
+impl<'a> XmlStream<'a> {
+    /// Checks size, HTML and UTF-8 (no copy) and prepares the reader.
+    pub(crate) fn new(
+        body: &'a [u8],
+        what: &'a str,
+        limits: &XmlLimits,
+    ) -> Result<Self, SourceError> {
+        if body.len() > limits.max_bytes {
+            return Err(SourceError::TooLarge {
+                what: what.to_string(),
+                detail: format!(
+                    "{} bytes, the limit is {} bytes",
+                    body.len(),
+                    limits.max_bytes
+                ),
+            });
+        }
+        if looks_like_html(body) {
             return Err(SourceError::malformed(
                 what,
-                format!("invalid UTF-8 at byte offset {}", e.valid_up_to()),
-            ))
+                "expected XML but the server sent an HTML page (a login, proxy or error page?)",
+            ));
         }
-    };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = Reader::from_str(text);
-    reader.config_mut().check_end_names = true;
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    let mut nodes = 0usize;
-    loop {
-        let event = match reader.read_event() {
-            Ok(ev) => ev,
+        let text = match std::str::from_utf8(body) {
+            Ok(t) => t,
             Err(e) => {
-                let offset = reader.error_position();
                 return Err(SourceError::malformed(
                     what,
-                    format!("{e} at byte offset {offset} ({})", line_of(text, offset)),
-                ));
+                    format!("invalid UTF-8 at byte offset {}", e.valid_up_to()),
+                ))
             }
         };
-        let at = || {
-            let offset = reader.buffer_position();
-            format!("byte offset {offset} ({})", line_of(text, offset))
-        };
-        match event {
-            Event::DocType(_) => {
-                return Err(SourceError::malformed(
-                    what,
-                    format!(
-                        "DOCTYPE/DTD declarations are refused (entity expansion and external entities are not allowed) at {}",
-                        at()
-                    ),
-                ));
-            }
-            Event::Start(start) | Event::Empty(start) if root.is_some() => {
-                let _ = start;
-                return Err(SourceError::malformed(
-                    what,
-                    format!("content after the root element at {}", at()),
-                ));
-            }
-            Event::Start(start) => {
-                nodes += 1;
-                check_nodes(nodes, limits, what)?;
-                if stack.len() >= limits.max_depth {
-                    return Err(SourceError::TooLarge {
-                        what: what.to_string(),
-                        detail: format!(
-                            "elements nested deeper than {} levels at {}",
-                            limits.max_depth,
-                            at()
-                        ),
-                    });
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut reader = Reader::from_str(text);
+        reader.config_mut().check_end_names = true;
+        Ok(XmlStream {
+            reader,
+            text,
+            what,
+            limits: *limits,
+            open_names: String::new(),
+            open_at: Vec::new(),
+            nodes: 0,
+            root_done: false,
+            pending_close: false,
+        })
+    }
+
+    /// How many elements are open after the last node handed out (an empty element counts as
+    /// open between its `Open` and its `Close`); the root's children are at depth 2.
+    pub(crate) fn depth(&self) -> usize {
+        self.open_at.len() + usize::from(self.pending_close)
+    }
+
+    /// The root element's `Open`: the first node of every document (anything before it is
+    /// skipped or refused by [`XmlStream::next_node`]).
+    pub(crate) fn root(&mut self) -> Result<Element, SourceError> {
+        match self.next_node()? {
+            Some(XmlNode::Open(el)) => Ok(el),
+            _ => Err(SourceError::malformed(
+                self.what,
+                "empty document: no root element",
+            )),
+        }
+    }
+
+    /// Builds the element whose `Open` was just handed out (children, attributes, text),
+    /// consuming the stream up to and including its `Close`. Memory is bounded by that element.
+    pub(crate) fn read_element(&mut self, open: Element) -> Result<Element, SourceError> {
+        let mut stack = vec![open];
+        while let Some(node) = self.next_node()? {
+            match node {
+                XmlNode::Open(el) => stack.push(el),
+                XmlNode::Close => {
+                    let Some(el) = stack.pop() else { break };
+                    match stack.last_mut() {
+                        Some(parent) => parent.children.push(el),
+                        None => return Ok(el),
+                    }
                 }
-                stack.push(element_from(&start, what, limits)?);
-            }
-            Event::Empty(start) => {
-                nodes += 1;
-                check_nodes(nodes, limits, what)?;
-                let el = element_from(&start, what, limits)?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
-                }
-            }
-            Event::End(_) => {
-                let Some(el) = stack.pop() else {
-                    return Err(SourceError::malformed(
-                        what,
-                        format!("unexpected closing tag at {}", at()),
-                    ));
-                };
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
-                }
-            }
-            Event::Text(t) => {
-                let content = t.xml10_content();
-                match stack.last_mut() {
-                    Some(el) => el.text.push_str(&content),
-                    None => {
-                        if !content.trim().is_empty() {
-                            return Err(SourceError::malformed(
-                                what,
-                                format!("text outside the root element at {}", at()),
-                            ));
-                        }
+                XmlNode::Text(t) => {
+                    if let Some(el) = stack.last_mut() {
+                        el.text.push_str(&t);
                     }
                 }
             }
-            Event::CData(c) => match stack.last_mut() {
-                Some(el) => el.text.push_str(&c.xml10_content()),
-                None => {
+        }
+        // `next` reports a truncated document before running out; this is only a safety net.
+        Err(SourceError::malformed(
+            self.what,
+            format!(
+                "document is truncated at {}",
+                self.at(self.text.len() as u64)
+            ),
+        ))
+    }
+
+    /// Reads to the end of the document, applying every rule to what is left.
+    pub(crate) fn finish(&mut self) -> Result<(), SourceError> {
+        while self.next_node()?.is_some() {}
+        Ok(())
+    }
+
+    /// The next node, `None` at the end of a complete document.
+    pub(crate) fn next_node(&mut self) -> Result<Option<XmlNode<'a>>, SourceError> {
+        if self.pending_close {
+            self.pending_close = false;
+            self.root_done |= self.open_at.is_empty();
+            return Ok(Some(XmlNode::Close));
+        }
+        let what = self.what;
+        loop {
+            let event = match self.reader.read_event() {
+                Ok(ev) => ev,
+                Err(e) => {
+                    let offset = self.reader.error_position();
                     return Err(SourceError::malformed(
                         what,
-                        format!("CDATA outside the root element at {}", at()),
-                    ))
+                        format!("{e} at {}", self.at(offset)),
+                    ));
                 }
-            },
-            Event::GeneralRef(r) => {
-                let resolved = resolve_reference(&r.xml10_content()).ok_or_else(|| {
-                    SourceError::malformed(
+            };
+            match event {
+                Event::DocType(_) => {
+                    return Err(SourceError::malformed(
                         what,
                         format!(
-                            "undefined or invalid entity reference &{}; at {}",
-                            truncate(&r.xml10_content(), 40),
-                            at()
+                            "DOCTYPE/DTD declarations are refused (entity expansion and external entities are not allowed) at {}",
+                            self.here()
                         ),
-                    )
-                })?;
-                match stack.last_mut() {
-                    Some(el) => el.text.push(resolved),
-                    None => {
+                    ));
+                }
+                Event::Start(_) | Event::Empty(_) if self.root_done => {
+                    return Err(SourceError::malformed(
+                        what,
+                        format!("content after the root element at {}", self.here()),
+                    ));
+                }
+                Event::Start(start) => {
+                    self.count_node()?;
+                    if self.open_at.len() >= self.limits.max_depth {
+                        return Err(SourceError::TooLarge {
+                            what: what.to_string(),
+                            detail: format!(
+                                "elements nested deeper than {} levels at {}",
+                                self.limits.max_depth,
+                                self.here()
+                            ),
+                        });
+                    }
+                    let el = element_from(&start, what, &self.limits)?;
+                    self.open_at.push(self.open_names.len());
+                    self.open_names.push_str(&el.name);
+                    return Ok(Some(XmlNode::Open(el)));
+                }
+                Event::Empty(start) => {
+                    self.count_node()?;
+                    let el = element_from(&start, what, &self.limits)?;
+                    self.pending_close = true;
+                    return Ok(Some(XmlNode::Open(el)));
+                }
+                Event::End(_) => {
+                    let Some(at) = self.open_at.pop() else {
                         return Err(SourceError::malformed(
                             what,
-                            format!("entity reference outside the root element at {}", at()),
-                        ))
+                            format!("unexpected closing tag at {}", self.here()),
+                        ));
+                    };
+                    self.open_names.truncate(at);
+                    self.root_done |= self.open_at.is_empty();
+                    return Ok(Some(XmlNode::Close));
+                }
+                Event::Text(t) => {
+                    let content = t.xml10_content();
+                    if !self.open_at.is_empty() {
+                        return Ok(Some(XmlNode::Text(content)));
+                    }
+                    if !content.trim().is_empty() {
+                        return Err(SourceError::malformed(
+                            what,
+                            format!("text outside the root element at {}", self.here()),
+                        ));
                     }
                 }
+                Event::CData(c) => {
+                    if self.open_at.is_empty() {
+                        return Err(SourceError::malformed(
+                            what,
+                            format!("CDATA outside the root element at {}", self.here()),
+                        ));
+                    }
+                    return Ok(Some(XmlNode::Text(c.xml10_content())));
+                }
+                Event::GeneralRef(r) => {
+                    let resolved = resolve_reference(&r.xml10_content()).ok_or_else(|| {
+                        SourceError::malformed(
+                            what,
+                            format!(
+                                "undefined or invalid entity reference &{}; at {}",
+                                truncate(&r.xml10_content(), 40),
+                                self.here()
+                            ),
+                        )
+                    })?;
+                    if self.open_at.is_empty() {
+                        return Err(SourceError::malformed(
+                            what,
+                            format!(
+                                "entity reference outside the root element at {}",
+                                self.here()
+                            ),
+                        ));
+                    }
+                    return Ok(Some(XmlNode::Text(Cow::Owned(resolved.to_string()))));
+                }
+                Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
+                Event::Eof => {
+                    if let Some(&at) = self.open_at.last() {
+                        return Err(SourceError::malformed(
+                            what,
+                            format!(
+                                "document is truncated: <{}> is not closed at {}",
+                                &self.open_names[at..],
+                                self.at(self.text.len() as u64)
+                            ),
+                        ));
+                    }
+                    if !self.root_done {
+                        return Err(SourceError::malformed(
+                            what,
+                            "empty document: no root element",
+                        ));
+                    }
+                    return Ok(None);
+                }
             }
-            Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
-            Event::Eof => break,
         }
     }
-    if let Some(open) = stack.last() {
-        return Err(SourceError::malformed(
-            what,
-            format!(
-                "document is truncated: <{}> is not closed at byte offset {} ({})",
-                open.name,
-                text.len(),
-                line_of(text, text.len() as u64)
-            ),
-        ));
+
+    fn count_node(&mut self) -> Result<(), SourceError> {
+        self.nodes += 1;
+        check_nodes(self.nodes, &self.limits, self.what)
     }
-    root.ok_or_else(|| SourceError::malformed(what, "empty document: no root element"))
+
+    /// "byte offset N (line L, column C)" of the reader's position.
+    fn here(&self) -> String {
+        self.at(self.reader.buffer_position())
+    }
+
+    fn at(&self, offset: u64) -> String {
+        format!("byte offset {offset} ({})", line_of(self.text, offset))
+    }
 }
 
 fn check_nodes(nodes: usize, limits: &XmlLimits, what: &str) -> Result<(), SourceError> {
@@ -443,6 +576,63 @@ mod tests {
         assert!(parse("<a></b>").is_err());
         assert!(parse("").is_err());
         assert!(parse("<a/><b/>").is_err());
+    }
+
+    #[test]
+    fn the_stream_hands_out_nodes_with_depth_and_checks_what_callers_skip() {
+        let mut s = XmlStream::new(
+            b"<a><b x=\"1\"/><c>t&amp;<![CDATA[d]]></c></a>",
+            "t",
+            &XmlLimits::default(),
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        while let Some(node) = s.next_node().unwrap() {
+            seen.push(match node {
+                XmlNode::Open(el) => format!("+{}{:?}@{}", el.name, el.attrs, s.depth()),
+                XmlNode::Close => format!("-@{}", s.depth()),
+                XmlNode::Text(t) => t.into_owned(),
+            });
+        }
+        let expected = [
+            "+a[]@1",
+            "+b[(\"x\", \"1\")]@2",
+            "-@1",
+            "+c[]@2",
+            "t",
+            "&",
+            "d",
+            "-@1",
+            "-@0",
+        ];
+        assert_eq!(seen, expected);
+        // A caller that only looks at the root's children still gets every limit applied deeper.
+        let drain = |doc: &str, limits: &XmlLimits| -> SourceError {
+            let mut s = XmlStream::new(doc.as_bytes(), "t", limits).unwrap();
+            loop {
+                match s.next_node() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => panic!("{doc} was accepted"),
+                    Err(e) => return e,
+                }
+            }
+        };
+        let few_nodes = XmlLimits {
+            max_nodes: 3,
+            ..XmlLimits::default()
+        };
+        let err = drain("<a><b><c><d/></c></b></a>", &few_nodes);
+        assert_eq!(err.error_type(), "too_large");
+        let few_attrs = XmlLimits {
+            max_attributes: 2,
+            ..XmlLimits::default()
+        };
+        let err = drain("<a><b><c p=\"1\" q=\"2\" r=\"3\"/></b></a>", &few_attrs);
+        assert!(err.to_string().contains("attributes"), "{err}");
+        let err = drain("<a><b><c>&nope;</c></b></a>", &XmlLimits::default());
+        assert!(err.to_string().contains("entity"), "{err}");
+        let err = drain("<a><b><c></b></a>", &XmlLimits::default());
+        assert_eq!(err.error_type(), "malformed");
     }
 
     #[test]

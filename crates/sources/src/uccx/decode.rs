@@ -1,9 +1,13 @@
 //! Decoders for UCCX Admin REST bodies (XML and JSON), tolerant of element order, whitespace,
 //! unknown elements, empty elements, single-vs-list, and the real `secondrySupervisor` spelling.
 //! JSON is first turned into the same element tree as XML so that one set of rules decodes both.
+//!
+//! The XML lists are decoded while streaming: one `<resource>` (or `<team>`) at a time is built as
+//! a small tree and turned into its record, so a 28 MB list of 24,000 agents is never held as a
+//! tree of the whole document.
 
 use crate::error::SourceError;
-use crate::xml::{parse_document, Element, XmlLimits};
+use crate::xml::{parse_document, Element, XmlLimits, XmlNode, XmlStream};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -112,14 +116,12 @@ impl fmt::Display for ApiError {
 
 /// Decodes `GET /adminapi/resource` XML: root `<resources>`, or a single `<resource>`.
 pub fn decode_resources_xml(body: &[u8]) -> Result<Vec<UccxResource>, SourceError> {
-    let root = parse_document(body, RESOURCES, &XmlLimits::default())?;
-    resources_from_root(&root, RESOURCES)
+    stream_list(body, &RESOURCE_LIST, resource_from, resources_from_root)
 }
 
 /// Decodes `GET /adminapi/team` XML: root `<teams>`, or a single `<team>`.
 pub fn decode_teams_xml(body: &[u8]) -> Result<Vec<UccxTeam>, SourceError> {
-    let root = parse_document(body, TEAMS, &XmlLimits::default())?;
-    teams_from_root(&root, TEAMS)
+    stream_list(body, &TEAM_LIST, team_from, teams_from_root)
 }
 
 /// Decodes the JSON form of `GET /adminapi/resource` (`{"resource":[…]}`, a bare array, or one
@@ -166,6 +168,110 @@ fn api_errors_from(root: &Element) -> Option<Vec<ApiError>> {
         })
         .collect();
     Some(errors)
+}
+
+/// The tree decoders the streaming ones replaced, kept for tests that compare both.
+#[cfg(test)]
+pub(super) fn decode_resources_xml_tree(body: &[u8]) -> Result<Vec<UccxResource>, SourceError> {
+    let root = parse_document(body, RESOURCES, &XmlLimits::default())?;
+    resources_from_root(&root, RESOURCES)
+}
+
+#[cfg(test)]
+pub(super) fn decode_teams_xml_tree(body: &[u8]) -> Result<Vec<UccxTeam>, SourceError> {
+    let root = parse_document(body, TEAMS, &XmlLimits::default())?;
+    teams_from_root(&root, TEAMS)
+}
+
+/// The shape of one XML list body.
+struct ListShape {
+    /// Endpoint named in errors.
+    what: &'static str,
+    /// Wrapper element (`resources`).
+    list: &'static str,
+    /// Item element (`resource`).
+    item: &'static str,
+}
+
+const RESOURCE_LIST: ListShape = ListShape {
+    what: RESOURCES,
+    list: "resources",
+    item: "resource",
+};
+
+const TEAM_LIST: ListShape = ListShape {
+    what: TEAMS,
+    list: "teams",
+    item: "team",
+};
+
+/// Decodes an XML list body while reading it: each `<item>` child of the `<list>` root is built as
+/// a small tree and decoded (`decode(item, 1-based position, what)`) before the next one is read.
+/// Any other root (a single item, an `apiErrors` body) is small and goes through the tree and
+/// `from_root`, which is also what the JSON form uses. The outcome is that of the tree decoder
+/// over the whole document: a document error wins, then an `<apiErrors>` child of the root, then
+/// a wrong root name, then the first item that does not decode.
+fn stream_list<T>(
+    body: &[u8],
+    shape: &ListShape,
+    decode: fn(&Element, usize, &str) -> Result<T, SourceError>,
+    from_root: fn(&Element, &str) -> Result<Vec<T>, SourceError>,
+) -> Result<Vec<T>, SourceError> {
+    let what = shape.what;
+    let mut xml = XmlStream::new(body, what, &XmlLimits::default())?;
+    let root = xml.root()?;
+    let is_list = root.name == shape.list;
+    if !is_list && (root.name == shape.item || root.name == "apiErrors" || root.name.is_empty()) {
+        let root = xml.read_element(root)?;
+        xml.finish()?;
+        return from_root(&root, what);
+    }
+    let mut out = Vec::new();
+    let mut api_errors: Option<Element> = None;
+    let mut failed: Option<SourceError> = None;
+    let mut pos = 0usize;
+    while let Some(node) = xml.next_node()? {
+        // Only the root's children matter here; deeper nodes belong to skipped elements.
+        let XmlNode::Open(el) = node else { continue };
+        if xml.depth() != 2 {
+            continue;
+        }
+        if is_list && el.name == shape.item {
+            pos += 1;
+            let el = xml.read_element(el)?;
+            if failed.is_none() {
+                match decode(&el, pos, what) {
+                    Ok(record) => out.push(record),
+                    Err(e) => {
+                        failed = Some(e);
+                        out = Vec::new();
+                    }
+                }
+            }
+        } else if el.name == "apiErrors" && api_errors.is_none() {
+            api_errors = Some(xml.read_element(el)?);
+        }
+    }
+    if let Some(errors) = api_errors.as_ref().and_then(api_errors_from) {
+        return Err(SourceError::Api {
+            what: what.to_string(),
+            status: 200,
+            errors,
+        });
+    }
+    if !is_list {
+        return Err(SourceError::malformed(
+            what,
+            format!(
+                "expected root <{}> or <{}>, got <{}>",
+                shape.list, shape.item, root.name
+            ),
+        ));
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
 }
 
 /// Pulls the list items out of a root element; `list` is the XML wrapper name (`resources`),

@@ -223,8 +223,126 @@ fn hostile_documents_are_refused_with_clear_errors() {
     assert!(decode_resources_json(b"{\"resource\": [").is_err());
 }
 
+/// A `<resources>` list like the emulator's (tab-indented, every field, 3 skills each).
+fn big_resource_list(n: usize) -> String {
+    let mut xml = String::with_capacity(n * 1200);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<resources>\n");
+    for i in 0..n {
+        let team = i % 1000;
+        xml.push_str(&format!(
+            "\t<resource>\n\t\t<self>https://uccx/adminapi/resource/agent{i:05}</self>\n\t\t<userID>agent{i:05}</userID>\n\
+             \t\t<firstName>First{i}</firstName>\n\t\t<lastName>O&apos;Last{i}</lastName>\n\t\t<extension>{ext}</extension>\n\
+             \t\t<alias>a{i}</alias>\n\t\t<resourceGroup name=\"RG{rg}\"><refURL>https://uccx/adminapi/resourceGroup/{rg}</refURL></resourceGroup>\n\
+             \t\t<skillMap>"
+        , ext = 100_000 + i, rg = i % 7));
+        for s in 0..3 {
+            xml.push_str(&format!(
+                "<skillCompetency><competencelevel>{}</competencelevel><skillNameUriPair name=\"Skill{}\"><refURL>https://uccx/adminapi/skill/{}</refURL></skillNameUriPair></skillCompetency>",
+                1 + (i + s) % 10,
+                (i + s) % 50,
+                (i + s) % 50
+            ));
+        }
+        xml.push_str(&format!(
+            "</skillMap>\n\t\t<autoAvailable>{}</autoAvailable>\n\t\t<type>{}</type>\n\
+             \t\t<team name=\"Team {team}\"><refURL>https://uccx/adminapi/team/{team}</refURL></team>\n\
+             \t\t<primarySupervisorOf/>\n\t\t<secondarySupervisorOf/>\n\t</resource>\n",
+            i % 2 == 0,
+            if i % 60 == 0 { 2 } else { 1 }
+        ));
+    }
+    xml.push_str("</resources>\n");
+    xml
+}
+
+#[test]
+fn a_24000_resource_list_decodes_record_by_record() {
+    let xml = big_resource_list(24_000);
+    assert!(xml.len() > 20_000_000, "{} bytes", xml.len());
+    let got = decode_resources_xml(xml.as_bytes()).unwrap();
+    assert_eq!(got.len(), 24_000);
+    let r = &got[12_345];
+    assert_eq!(r.user_id, "agent12345");
+    assert_eq!(r.first_name.as_deref(), Some("First12345"));
+    assert_eq!(r.last_name.as_deref(), Some("O'Last12345"));
+    assert_eq!(r.extension.as_deref(), Some("112345"));
+    assert_eq!(r.resource_type, Some(1));
+    assert_eq!(r.auto_available, Some(false));
+    assert_eq!(r.resource_group.as_deref(), Some("RG4"));
+    assert_eq!(r.team.as_ref().unwrap().team_id.as_deref(), Some("345"));
+    let skills: Vec<_> = r
+        .skills
+        .iter()
+        .map(|s| (s.name.as_str(), s.competence))
+        .collect();
+    assert_eq!(skills, [("Skill45", 6), ("Skill46", 7), ("Skill47", 8)]);
+    assert_eq!(got[0].resource_type, Some(2));
+    assert_eq!(got[23_999].user_id, "agent23999");
+    assert!(got
+        .iter()
+        .all(|r| r.skills.len() == 3 && r.primary_supervisor_of.is_empty()));
+}
+
+/// Both decoders, streaming and tree, give the same records or the same error text.
+fn assert_same_as_tree(body: &[u8]) {
+    let stream = decode_resources_xml(body).map_err(|e| e.to_string());
+    let tree = super::decode::decode_resources_xml_tree(body).map_err(|e| e.to_string());
+    assert_eq!(
+        stream,
+        tree,
+        "resources of {:?}",
+        String::from_utf8_lossy(body)
+    );
+    let stream = decode_teams_xml(body).map_err(|e| e.to_string());
+    let tree = super::decode::decode_teams_xml_tree(body).map_err(|e| e.to_string());
+    assert_eq!(stream, tree, "teams of {:?}", String::from_utf8_lossy(body));
+}
+
+#[test]
+fn streaming_and_tree_decoders_agree_on_edge_cases() {
+    let cases: &[&str] = &[
+        "<resources/>",
+        "<resources></resources>",
+        "<resources><resource/></resources>",
+        "<resources><resource><userID>a</userID></resource><resource/><apiErrors><apiError><errorType>X</errorType></apiError></apiErrors></resources>",
+        "<resources><resource><userID>a</userID></resource><resource/><bad></resources>",
+        "<resources><resource><userID>a</userID></resource><resource><userID>b</userID><type>x</type></resource><resource/></resources>",
+        "<resources><x><resource><userID>deep</userID></resource></x><resource><userID>top</userID></resource></resources>",
+        "<resources>text<resource><userID>a</userID></resource> &amp; <![CDATA[c]]></resources>",
+        "<foo><resource><userID>a</userID></resource></foo>",
+        "<foo><apiErrors><apiError><errorMessage>m</errorMessage></apiError></apiErrors></foo>",
+        "<apiErrors><apiError><errorType>InvalidInput</errorType></apiError></apiErrors>",
+        "<resource><userID>solo</userID><apiErrors/></resource>",
+        "<teams><team><teamId>1</teamId><teamname>A</teamname></team><team><teamId>2</teamId></team></teams>",
+        "<team><teamId>1</teamId><teamname>A</teamname></team>",
+        "<ns:resources xmlns:ns=\"u\"><ns:resource><ns:userID>p</ns:userID></ns:resource></ns:resources>",
+        "<resources><resource><userID>a</userID></resource></resources><resources/>",
+        "<resources><resource><userID>a</userID></resource></resources>trailing",
+        "<resources><resource><userID>a</userID></resource>",
+        "<resources><resource><userID>&bogus;</userID></resource></resources>",
+        "<:x><userID>e</userID></:x>",
+        "  <!-- c --><?pi x?>\n<resources>\n</resources>\n<!-- after -->\n",
+        "",
+        "   ",
+    ];
+    for case in cases {
+        assert_same_as_tree(case.as_bytes());
+    }
+    assert_same_as_tree(&fixture("resource_list_doc_sample.xml"));
+    assert_same_as_tree(big_resource_list(50).as_bytes());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+    #[test]
+    fn streaming_and_tree_decoders_agree_on_mutated_lists(cut in 0usize..6000, pos in 0usize..6000, byte in any::<u8>()) {
+        let mut body = big_resource_list(5).into_bytes();
+        let p = pos % body.len();
+        body[p] = byte;
+        body.truncate(cut.min(body.len()));
+        assert_same_as_tree(&body);
+    }
+
     #[test]
     fn decoders_never_panic_on_random_bytes(body in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = decode_resources_xml(&body);
