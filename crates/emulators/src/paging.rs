@@ -2,6 +2,7 @@
 //! request gets (with the paging fault modes applied), opaque cursors, and stable ids derived
 //! from the CUCM `pkid` so that a rename never changes a cloud id.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use base64::Engine;
@@ -226,7 +227,7 @@ pub(crate) struct DirUser<'a> {
     pub r: &'a Resource,
     pub eu: Option<&'a EndUser>,
     /// The end user's `pkid` (stable across renames), else `userid:<user id>`.
-    pub key: String,
+    pub key: Cow<'a, str>,
 }
 
 impl DirUser<'_> {
@@ -248,12 +249,42 @@ pub(crate) fn directory(cc: &ContactCentre) -> Vec<DirUser<'_>> {
         .map(|r| {
             let eu = index.get(r.user_id.as_str()).copied();
             let key = match eu {
-                Some(e) => e.pkid.clone(),
-                None => format!("userid:{}", r.user_id),
+                Some(e) => Cow::Borrowed(e.pkid.as_str()),
+                None => Cow::Owned(format!("userid:{}", r.user_id)),
             };
             DirUser { r, eu, key }
         })
         .collect()
+}
+
+/// The directory users at these resource indexes, in order. Fast when end users are in the
+/// same order as resources (as generated): the name index is built only on a mismatch.
+pub(crate) fn directory_at<'a>(cc: &'a ContactCentre, items: &[usize]) -> Vec<DirUser<'a>> {
+    let mut index: Option<HashMap<&str, &EndUser>> = None;
+    let mut out = Vec::with_capacity(items.len());
+    for &i in items {
+        let Some(r) = cc.resources.get(i) else {
+            continue;
+        };
+        let eu = match cc.end_users.get(i) {
+            Some(e) if e.userid == r.user_id => Some(e),
+            _ => index
+                .get_or_insert_with(|| {
+                    cc.end_users
+                        .iter()
+                        .map(|e| (e.userid.as_str(), e))
+                        .collect()
+                })
+                .get(r.user_id.as_str())
+                .copied(),
+        };
+        let key = match eu {
+            Some(e) => Cow::Borrowed(e.pkid.as_str()),
+            None => Cow::Owned(format!("userid:{}", r.user_id)),
+        };
+        out.push(DirUser { r, eu, key });
+    }
+    out
 }
 
 /// Indexes (into `dir`) of the members of `team`.

@@ -258,10 +258,9 @@ async fn users(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
         Err(r) => return *r,
     };
     let cc = app.data.read();
-    let dir = paging::directory(&cc);
     let page = app
         .control
-        .with_knobs(|k| paging::plan(dir.len(), cursor, top, k, true));
+        .with_knobs(|k| paging::plan(cc.resources.len(), cursor, top, k, true));
     match page.failure {
         Some(PageFailure::Status(code)) => {
             return error(code, "UnknownError", "Injected page failure.")
@@ -269,7 +268,8 @@ async fn users(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
         Some(PageFailure::Malformed) => return ok("{\"value\":[{\"id\":\"broken".into()),
         None => {}
     }
-    let items = page.items.iter().map(|&i| user(&app, &dir[i])).collect();
+    let dir = paging::directory_at(&cc, &page.items);
+    let items = dir.iter().map(|u| user(&app, u)).collect();
     collection(&app, "/v1.0/users", "users", &page, top, items)
 }
 

@@ -180,10 +180,9 @@ fn list(
     }
     let emptied = v2 && q.get("emptied").map(String::as_str) == Some("1");
     let cc = app.data.read();
-    let dir = paging::directory(&cc);
     let faults = kind == Kind::User;
     let total = match kind {
-        Kind::User => dir.len(),
+        Kind::User => cc.resources.len(),
         Kind::Team => cc.teams.len(),
     };
     let page = app.control.with_knobs(|k| {
@@ -212,26 +211,27 @@ fn list(
     }
     let unknown = app.control.faults().unknown_member;
     let items: Vec<Value> = match kind {
-        Kind::User => page
-            .items
+        Kind::User => paging::directory_at(&cc, &page.items)
             .iter()
-            .map(|&i| json::user(&app.org, &dir[i]))
+            .map(|u| json::user(&app.org, u))
             .collect(),
-        Kind::Team => page
-            .items
-            .iter()
-            .map(|&i| {
-                let t = &cc.teams[i];
-                let mut ids: Vec<String> = paging::members(&dir, t)
-                    .into_iter()
-                    .map(|m| json::user_id(&dir[m].key))
-                    .collect();
-                if unknown {
-                    ids.push(json::unknown_user_id());
-                }
-                json::team(&app.org, t, ids)
-            })
-            .collect(),
+        Kind::Team => {
+            let dir = paging::directory(&cc);
+            page.items
+                .iter()
+                .map(|&i| {
+                    let t = &cc.teams[i];
+                    let mut ids: Vec<String> = paging::members(&dir, t)
+                        .into_iter()
+                        .map(|m| json::user_id(&dir[m].key))
+                        .collect();
+                    if unknown {
+                        ids.push(json::unknown_user_id());
+                    }
+                    json::team(&app.org, t, ids)
+                })
+                .collect()
+        }
     };
     if !v2 {
         return ok(Value::Array(items).to_string());

@@ -247,15 +247,19 @@ async fn users(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
         return error(400, 300, &format!("Invalid field: status '{status}'."));
     }
     let cc = app.data.read();
-    let dir = paging::directory(&cc);
-    let total = if status == "active" { dir.len() } else { 0 };
+    let total = if status == "active" {
+        cc.resources.len()
+    } else {
+        0
+    };
     let page = app
         .control
         .with_knobs(|k| paging::plan(total, p.cursor, p.size, k, true));
     if let Some(f) = page.failure {
         return failure(f);
     }
-    let items = page.items.iter().map(|&i| user(&dir[i])).collect();
+    let dir = paging::directory_at(&cc, &page.items);
+    let items = dir.iter().map(user).collect();
     envelope(&app, &page, total, "users", items)
 }
 
