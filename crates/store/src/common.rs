@@ -189,6 +189,73 @@ pub(crate) type UserRow = (
     bool,
 );
 
+/// The content hash of a user as stored in `users.content_hash`: SHA-256 (lower-case hex) of
+/// the canonical serde_json serialisation of the whole [`DirectoryUser`]. Maps and sets are
+/// `BTreeMap`/`BTreeSet`, so equal users always serialise (and hash) alike. The enabled flag is
+/// not part of it (it is a column of its own).
+pub(crate) fn user_hash(user: &DirectoryUser) -> Result<String, StoreError> {
+    Ok(sha256_hex(&serde_json::to_vec(user)?))
+}
+
+/// The content hash of a group (`groups.content_hash`), like [`user_hash`].
+pub(crate) fn group_hash(group: &DirectoryGroup) -> Result<String, StoreError> {
+    Ok(sha256_hex(&serde_json::to_vec(group)?))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{b:02x}"));
+    }
+    out
+}
+
+/// The content hashes of every desired user and group of a snapshot, by external id, with the
+/// index of the object in the snapshot. Computed once per sync and used both to compare with
+/// the stored hashes and to write the new ones.
+#[derive(Debug, Default)]
+pub(crate) struct DesiredHashes {
+    pub users: HashMap<String, (usize, String)>,
+    pub groups: HashMap<String, (usize, String)>,
+}
+
+impl DesiredHashes {
+    pub(crate) fn of(snapshot: &wfm_model::DirectorySnapshot) -> Result<DesiredHashes, StoreError> {
+        let mut out = DesiredHashes {
+            users: HashMap::with_capacity(snapshot.users.len()),
+            groups: HashMap::with_capacity(snapshot.groups.len()),
+        };
+        for (i, u) in snapshot.users.iter().enumerate() {
+            out.users
+                .insert(u.external_id.to_string(), (i, user_hash(u)?));
+        }
+        for (i, g) in snapshot.groups.iter().enumerate() {
+            out.groups
+                .insert(g.external_id.to_string(), (i, group_hash(g)?));
+        }
+        Ok(out)
+    }
+
+    /// The hash of a desired user (computed when the snapshot did not have it, which only
+    /// happens for duplicate external ids, a snapshot the planner rejects anyway).
+    pub(crate) fn user(&self, user: &DirectoryUser) -> Result<String, StoreError> {
+        match self.users.get(user.external_id.as_str()) {
+            Some((_, h)) => Ok(h.clone()),
+            None => user_hash(user),
+        }
+    }
+
+    /// The hash of a desired group.
+    pub(crate) fn group(&self, group: &DirectoryGroup) -> Result<String, StoreError> {
+        match self.groups.get(group.external_id.as_str()) {
+            Some((_, h)) => Ok(h.clone()),
+            None => group_hash(group),
+        }
+    }
+}
+
 /// Builds the planner's view of the stored users from one query per table.
 pub(crate) fn assemble_users(
     users: Vec<UserRow>,

@@ -15,9 +15,10 @@ use wfm_protocol::{
     GroupDetail, GroupQuery, GroupView, ObjectChange, Page, RunResult, SyncRequest, SyncResponse,
     SyncRun, UserQuery, UserView, SYNC_RESPONSE_CHANGES,
 };
-use wfm_sync::{CurrentState, Op, Plan, PlanSummary, SafetyLimits};
+use wfm_sync::{CurrentGroup, CurrentState, CurrentUser, Op, Plan, PlanSummary, SafetyLimits};
 
 pub(crate) type Pool = PgPool;
+type Db = sqlx::Postgres;
 type Conn = PgConnection;
 
 /// Reads see one snapshot across their statements.
@@ -150,3 +151,14 @@ async fn update_batch(conn: &mut Conn, batch: &Batch) -> Result<(), StoreError> 
 
 include!("shared/reads.rs");
 include!("shared/sync.rs");
+
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+
+    async fn test_database() -> crate::testing::TestDatabase {
+        crate::testing::TestDatabase::postgres().await
+    }
+
+    include!("shared/load_tests.rs");
+}

@@ -17,9 +17,10 @@ use wfm_protocol::{
     GroupDetail, GroupQuery, GroupView, ObjectChange, Page, RunResult, SyncRequest, SyncResponse,
     SyncRun, UserQuery, UserView, SYNC_RESPONSE_CHANGES,
 };
-use wfm_sync::{CurrentState, Op, Plan, PlanSummary, SafetyLimits};
+use wfm_sync::{CurrentGroup, CurrentState, CurrentUser, Op, Plan, PlanSummary, SafetyLimits};
 
 pub(crate) type Pool = SqlitePool;
+type Db = sqlx::Sqlite;
 type Conn = SqliteConnection;
 
 /// A deferred transaction: in WAL mode its first read fixes a consistent snapshot.
@@ -163,3 +164,14 @@ async fn update_batch(conn: &mut Conn, batch: &Batch) -> Result<(), StoreError> 
 
 include!("shared/reads.rs");
 include!("shared/sync.rs");
+
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+
+    async fn test_database() -> crate::testing::TestDatabase {
+        crate::testing::TestDatabase::sqlite()
+    }
+
+    include!("shared/load_tests.rs");
+}

@@ -62,8 +62,202 @@ pub(crate) async fn roles(
     Ok(rows.into_iter().map(|(name,)| name).collect())
 }
 
-/// Everything stored for one source of one project, one query per table.
-pub(crate) async fn load_current(
+/// How much of the stored state [`load_current`] had to read in full.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LoadStats {
+    /// Stored users of the source.
+    pub users: usize,
+    /// Of those, users whose child rows were loaded (hash differs, NULL, or not desired).
+    pub users_loaded: usize,
+    /// Stored groups of the source.
+    pub groups: usize,
+    /// Of those, groups whose attributes were loaded.
+    pub groups_loaded: usize,
+}
+
+/// The stored state of a source as the planner needs it, plus what the write needs to know.
+pub(crate) struct Loaded {
+    pub current: CurrentState,
+    pub stats: LoadStats,
+    /// Stored users loaded in full that have a desired counterpart with another (or no stored)
+    /// hash: (id, desired hash). When the plan leaves such a user unchanged its stored hash is
+    /// brought up to date, so that the next sync can skip it.
+    pub stale_users: Vec<(String, String)>,
+    /// The same for groups.
+    pub stale_groups: Vec<(String, String)>,
+}
+
+/// A stored user row with its content hash.
+type HashedUserRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+    Option<String>,
+);
+
+/// Whose child rows to load: every object of the source, or just these ids.
+#[derive(Clone, Copy)]
+enum Owners<'a> {
+    All,
+    Ids(&'a [String]),
+}
+
+impl Owners<'_> {
+    /// `All` when most objects are wanted anyway (one scan beats long id lists).
+    fn pick(ids: &[String], total: usize) -> Owners<'_> {
+        if ids.len() * 2 > total {
+            Owners::All
+        } else {
+            Owners::Ids(ids)
+        }
+    }
+}
+
+/// Runs a child-row query either once for the whole source (`all_sql`, binding project and
+/// source) or once per chunk of ids (`ids_sql`, binding the id list at `$1`).
+async fn fetch_children<T>(
+    conn: &mut Conn,
+    owners: Owners<'_>,
+    project: &str,
+    source: &str,
+    all_sql: &str,
+    ids_sql: &str,
+) -> Result<Vec<T>, StoreError>
+where
+    T: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    match owners {
+        Owners::All => Ok(sqlx::query_as(all_sql)
+            .bind(project)
+            .bind(source)
+            .fetch_all(&mut *conn)
+            .await?),
+        Owners::Ids([]) => Ok(Vec::new()),
+        Owners::Ids(ids) => {
+            let mut out = Vec::new();
+            for chunk in ids.chunks(ID_CHUNK) {
+                let mut rows: Vec<T> = sqlx::query_as(ids_sql)
+                    .bind(ids_param(chunk))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                out.append(&mut rows);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Attribute rows (owner, name, value) in position order. Sorted here rather than by the
+/// database: the order only matters within one owner's attribute, and a stable in-memory sort
+/// by position is cheaper than a global `ORDER BY` over the whole source.
+fn by_position(mut rows: Vec<(String, String, String, i32)>) -> Vec<(String, String, String)> {
+    rows.sort_by_key(|r| r.3);
+    rows.into_iter().map(|(o, n, v, _)| (o, n, v)).collect()
+}
+
+/// The child rows of the given users, assembled onto their rows.
+async fn load_users_in_full(
+    conn: &mut Conn,
+    project: &str,
+    source: &str,
+    rows: Vec<UserRow>,
+    owners: Owners<'_>,
+) -> Result<Vec<CurrentUser>, StoreError> {
+    let attributes: Vec<(String, String, String, i32)> = fetch_children(
+        conn,
+        owners,
+        project,
+        source,
+        "SELECT a.user_id, a.name, a.value, a.position FROM user_attributes a \
+         JOIN users u ON u.id = a.user_id WHERE u.project_id = $1 AND u.source = $2",
+        &format!(
+            "SELECT a.user_id, a.name, a.value, a.position FROM user_attributes a WHERE {}",
+            in_ids("a.user_id", 1)
+        ),
+    )
+    .await?;
+    let skills: Vec<(String, String, i32)> = fetch_children(
+        conn,
+        owners,
+        project,
+        source,
+        "SELECT s.user_id, s.skill, s.competence FROM user_skills s \
+         JOIN users u ON u.id = s.user_id WHERE u.project_id = $1 AND u.source = $2",
+        &format!(
+            "SELECT s.user_id, s.skill, s.competence FROM user_skills s WHERE {}",
+            in_ids("s.user_id", 1)
+        ),
+    )
+    .await?;
+    let memberships: Vec<(String, String)> = fetch_children(
+        conn,
+        owners,
+        project,
+        source,
+        "SELECT m.user_id, g.external_id FROM memberships m \
+         JOIN users u ON u.id = m.user_id JOIN groups g ON g.id = m.group_id \
+         WHERE u.project_id = $1 AND u.source = $2",
+        &format!(
+            "SELECT m.user_id, g.external_id FROM memberships m \
+             JOIN groups g ON g.id = m.group_id WHERE {}",
+            in_ids("m.user_id", 1)
+        ),
+    )
+    .await?;
+    let user_roles: Vec<(String, String)> = fetch_children(
+        conn,
+        owners,
+        project,
+        source,
+        "SELECT r.user_id, r.role FROM user_roles r \
+         JOIN users u ON u.id = r.user_id WHERE u.project_id = $1 AND u.source = $2",
+        &format!(
+            "SELECT r.user_id, r.role FROM user_roles r WHERE {}",
+            in_ids("r.user_id", 1)
+        ),
+    )
+    .await?;
+    assemble_users(
+        rows,
+        by_position(attributes),
+        skills,
+        memberships,
+        user_roles,
+    )
+}
+
+/// The attributes of the given groups, assembled onto their rows.
+async fn load_groups_in_full(
+    conn: &mut Conn,
+    project: &str,
+    source: &str,
+    rows: Vec<(String, String, String, bool)>,
+    owners: Owners<'_>,
+) -> Result<Vec<CurrentGroup>, StoreError> {
+    let attributes: Vec<(String, String, String, i32)> = fetch_children(
+        conn,
+        owners,
+        project,
+        source,
+        "SELECT a.group_id, a.name, a.value, a.position FROM group_attributes a \
+         JOIN groups g ON g.id = a.group_id WHERE g.project_id = $1 AND g.source = $2",
+        &format!(
+            "SELECT a.group_id, a.name, a.value, a.position FROM group_attributes a WHERE {}",
+            in_ids("a.group_id", 1)
+        ),
+    )
+    .await?;
+    assemble_groups(rows, by_position(attributes))
+}
+
+/// Everything stored for one source of one project, every child row read (the reference the
+/// hash fast path of [`load_current`] must agree with).
+#[cfg(test)]
+pub(crate) async fn load_current_full(
     conn: &mut Conn,
     project: &ProjectId,
     source: &str,
@@ -77,40 +271,6 @@ pub(crate) async fn load_current(
     .bind(source)
     .fetch_all(&mut *conn)
     .await?;
-    let attributes: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT a.user_id, a.name, a.value FROM user_attributes a \
-         JOIN users u ON u.id = a.user_id WHERE u.project_id = $1 AND u.source = $2 \
-         ORDER BY a.position",
-    )
-    .bind(p)
-    .bind(source)
-    .fetch_all(&mut *conn)
-    .await?;
-    let skills: Vec<(String, String, i32)> = sqlx::query_as(
-        "SELECT s.user_id, s.skill, s.competence FROM user_skills s \
-         JOIN users u ON u.id = s.user_id WHERE u.project_id = $1 AND u.source = $2",
-    )
-    .bind(p)
-    .bind(source)
-    .fetch_all(&mut *conn)
-    .await?;
-    let memberships: Vec<(String, String)> = sqlx::query_as(
-        "SELECT m.user_id, g.external_id FROM memberships m \
-         JOIN users u ON u.id = m.user_id JOIN groups g ON g.id = m.group_id \
-         WHERE u.project_id = $1 AND u.source = $2",
-    )
-    .bind(p)
-    .bind(source)
-    .fetch_all(&mut *conn)
-    .await?;
-    let user_roles: Vec<(String, String)> = sqlx::query_as(
-        "SELECT r.user_id, r.role FROM user_roles r \
-         JOIN users u ON u.id = r.user_id WHERE u.project_id = $1 AND u.source = $2",
-    )
-    .bind(p)
-    .bind(source)
-    .fetch_all(&mut *conn)
-    .await?;
     let groups: Vec<(String, String, String, bool)> = sqlx::query_as(
         "SELECT id, external_id, name, enabled FROM groups WHERE project_id = $1 AND source = $2",
     )
@@ -118,18 +278,101 @@ pub(crate) async fn load_current(
     .bind(source)
     .fetch_all(&mut *conn)
     .await?;
-    let group_attributes: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT a.group_id, a.name, a.value FROM group_attributes a \
-         JOIN groups g ON g.id = a.group_id WHERE g.project_id = $1 AND g.source = $2 \
-         ORDER BY a.position",
+    Ok(CurrentState {
+        users: load_users_in_full(conn, p, source, users, Owners::All).await?,
+        groups: load_groups_in_full(conn, p, source, groups, Owners::All).await?,
+    })
+}
+
+/// The stored state of one source as the planner needs it for `desired`.
+///
+/// Reads the `users` and `groups` rows of the source with their content hashes. A stored object
+/// whose hash equals the hash of the desired object with the same external id holds exactly
+/// that object (the hash covers everything but `enabled`), so the desired object is used as
+/// its stored state and its child rows are not read. Child rows are read only for the others:
+/// changed objects, objects with no hash yet, and objects the snapshot no longer has (which
+/// also covers the planner's re-link by username: only stored users without a hash-equal
+/// desired counterpart can be claimed that way, and those are all read in full).
+pub(crate) async fn load_current(
+    conn: &mut Conn,
+    project: &ProjectId,
+    source: &str,
+    desired: &wfm_model::DirectorySnapshot,
+    hashes: &DesiredHashes,
+) -> Result<Loaded, StoreError> {
+    let p = project.as_str();
+    let mut stats = LoadStats::default();
+
+    let rows: Vec<HashedUserRow> = sqlx::query_as(
+        "SELECT id, external_id, username, first_name, last_name, email, enabled, content_hash \
+         FROM users WHERE project_id = $1 AND source = $2",
     )
     .bind(p)
     .bind(source)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(CurrentState {
-        users: assemble_users(users, attributes, skills, memberships, user_roles)?,
-        groups: assemble_groups(groups, group_attributes)?,
+    stats.users = rows.len();
+    let mut users = Vec::with_capacity(rows.len());
+    let mut full: Vec<UserRow> = Vec::new();
+    let mut stale_users = Vec::new();
+    for (id, external_id, username, first, last, email, enabled, stored) in rows {
+        if let Some((i, hash)) = hashes.users.get(&external_id) {
+            if stored.as_deref() == Some(hash.as_str()) {
+                users.push(CurrentUser {
+                    id,
+                    enabled,
+                    user: desired.users[*i].clone(),
+                });
+                continue;
+            }
+            stale_users.push((id.clone(), hash.clone()));
+        }
+        full.push((id, external_id, username, first, last, email, enabled));
+    }
+    stats.users_loaded = full.len();
+    if !full.is_empty() {
+        let ids: Vec<String> = full.iter().map(|r| r.0.clone()).collect();
+        let owners = Owners::pick(&ids, stats.users);
+        users.extend(load_users_in_full(conn, p, source, full, owners).await?);
+    }
+
+    let rows: Vec<(String, String, String, bool, Option<String>)> = sqlx::query_as(
+        "SELECT id, external_id, name, enabled, content_hash FROM groups \
+         WHERE project_id = $1 AND source = $2",
+    )
+    .bind(p)
+    .bind(source)
+    .fetch_all(&mut *conn)
+    .await?;
+    stats.groups = rows.len();
+    let mut groups = Vec::with_capacity(rows.len());
+    let mut full = Vec::new();
+    let mut stale_groups = Vec::new();
+    for (id, external_id, name, enabled, stored) in rows {
+        if let Some((i, hash)) = hashes.groups.get(&external_id) {
+            if stored.as_deref() == Some(hash.as_str()) {
+                groups.push(CurrentGroup {
+                    id,
+                    enabled,
+                    group: desired.groups[*i].clone(),
+                });
+                continue;
+            }
+            stale_groups.push((id.clone(), hash.clone()));
+        }
+        full.push((id, external_id, name, enabled));
+    }
+    stats.groups_loaded = full.len();
+    if !full.is_empty() {
+        let ids: Vec<String> = full.iter().map(|r| r.0.clone()).collect();
+        let owners = Owners::pick(&ids, stats.groups);
+        groups.extend(load_groups_in_full(conn, p, source, full, owners).await?);
+    }
+    Ok(Loaded {
+        current: CurrentState { users, groups },
+        stats,
+        stale_users,
+        stale_groups,
     })
 }
 

@@ -36,7 +36,13 @@ pub(crate) async fn sync_directory(
     }
     let known_roles = roles(&mut tx, project).await?;
     let started = std::time::Instant::now();
-    let current = load_current(&mut tx, project, source).await?;
+    let hashes = DesiredHashes::of(&req.snapshot)?;
+    let Loaded {
+        current,
+        stats,
+        stale_users,
+        stale_groups,
+    } = load_current(&mut tx, project, source, &req.snapshot, &hashes).await?;
     let loaded = started.elapsed();
     let limits = SafetyLimits {
         max_disable_ratio: req.max_disable_ratio,
@@ -74,7 +80,8 @@ pub(crate) async fn sync_directory(
                 RunResult::Applied
             };
             if run.result == RunResult::Applied {
-                apply_plan(&mut tx, project, &current, &plan, &stamp).await?;
+                apply_plan(&mut tx, project, &current, &plan, &hashes, &stamp).await?;
+                refresh_hashes(&mut tx, &plan, stale_users, stale_groups).await?;
             }
             run.change_count =
                 u64::try_from(plan.groups.len() + plan.users.len()).unwrap_or(u64::MAX);
@@ -115,6 +122,10 @@ pub(crate) async fn sync_directory(
         project = project.as_str(),
         source,
         status,
+        users = stats.users,
+        users_loaded = stats.users_loaded,
+        groups = stats.groups,
+        groups_loaded = stats.groups_loaded,
         load_ms = loaded.as_millis() as u64,
         plan_ms = (planned_at - loaded).as_millis() as u64,
         write_ms = (written - planned_at).as_millis() as u64,
@@ -173,6 +184,7 @@ const USER_INSERT_COLUMNS: &[&str] = &[
     "enabled",
     "created_at",
     "updated_at",
+    "content_hash",
 ];
 const USER_UPDATE_COLUMNS: &[&str] = &[
     "id",
@@ -183,6 +195,7 @@ const USER_UPDATE_COLUMNS: &[&str] = &[
     "email",
     "enabled",
     "updated_at",
+    "content_hash",
 ];
 const GROUP_INSERT_COLUMNS: &[&str] = &[
     "id",
@@ -193,8 +206,16 @@ const GROUP_INSERT_COLUMNS: &[&str] = &[
     "enabled",
     "created_at",
     "updated_at",
+    "content_hash",
 ];
-const GROUP_UPDATE_COLUMNS: &[&str] = &["id", "external_id", "name", "enabled", "updated_at"];
+const GROUP_UPDATE_COLUMNS: &[&str] = &[
+    "id",
+    "external_id",
+    "name",
+    "enabled",
+    "updated_at",
+    "content_hash",
+];
 const USER_ATTRIBUTE_COLUMNS: &[&str] = &["user_id", "name", "value", "position"];
 const GROUP_ATTRIBUTE_COLUMNS: &[&str] = &["group_id", "name", "value", "position"];
 
@@ -208,6 +229,7 @@ async fn apply_plan(
     project: &ProjectId,
     current: &CurrentState,
     plan: &Plan,
+    hashes: &DesiredHashes,
     stamp: &str,
 ) -> Result<(), StoreError> {
     let p = project.as_str();
@@ -251,6 +273,7 @@ async fn apply_plan(
                 Val::B(true),
                 Val::T(stamp.to_string()),
                 Val::T(stamp.to_string()),
+                Val::O(Some(hashes.group(desired)?)),
             ])?;
         } else {
             changed_groups.push(vec![
@@ -259,6 +282,7 @@ async fn apply_plan(
                 Val::T(desired.name.clone()),
                 Val::B(true),
                 Val::T(stamp.to_string()),
+                Val::O(Some(hashes.group(desired)?)),
             ])?;
             rewritten_groups.push(id.clone());
         }
@@ -309,6 +333,7 @@ async fn apply_plan(
                 Val::B(true),
                 Val::T(stamp.to_string()),
                 Val::T(stamp.to_string()),
+                Val::O(Some(hashes.user(desired)?)),
             ])?;
         } else {
             changed_users.push(vec![
@@ -320,6 +345,7 @@ async fn apply_plan(
                 Val::O(desired.email.clone()),
                 Val::B(true),
                 Val::T(stamp.to_string()),
+                Val::O(Some(hashes.user(desired)?)),
             ])?;
             rewritten_users.push(id.clone());
         }
@@ -409,6 +435,34 @@ async fn disable(
             .bind(project)
             .execute(&mut *conn)
             .await?;
+    }
+    Ok(())
+}
+
+/// Stores the desired hash of objects the plan found unchanged although their stored hash was
+/// missing or different (rows from before the hash existed, or equal up to what the planner
+/// ignores, such as an attribute with no values): they were equal to the desired object, so
+/// the next sync may skip loading them.
+async fn refresh_hashes(
+    conn: &mut Conn,
+    plan: &Plan,
+    stale_users: Vec<(String, String)>,
+    stale_groups: Vec<(String, String)>,
+) -> Result<(), StoreError> {
+    let changed: std::collections::HashSet<&str> = plan
+        .users
+        .iter()
+        .filter_map(|c| c.id.as_deref())
+        .chain(plan.groups.iter().filter_map(|c| c.id.as_deref()))
+        .collect();
+    for (table, stale) in [("users", stale_users), ("groups", stale_groups)] {
+        let mut batch = Batch::new(table, &["id", "content_hash"]);
+        for (id, hash) in stale {
+            if !changed.contains(id.as_str()) {
+                batch.push(vec![Val::T(id), Val::O(Some(hash))])?;
+            }
+        }
+        update_batch(conn, &batch).await?;
     }
     Ok(())
 }
