@@ -6,6 +6,10 @@
 //! ([`tls`]). Both emulators serve one [`SharedData`], so a test can mutate the ground truth
 //! between two requests and the next request sees the change.
 //!
+//! Cloud directories over the same data: Webex Contact Center ([`webex`]), Zoom ([`zoom`]) and
+//! Microsoft Graph ([`graph`]), sharing OAuth client credentials and bearer checks ([`oauth`])
+//! and paging with its fault modes ([`paging`]).
+//!
 //! The emulators are written only from the reference documentation of the wire formats. This
 //! crate must never depend on `wfm-sources` (or any importer parser): a parser and its emulator
 //! must not share one misunderstanding.
