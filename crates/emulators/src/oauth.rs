@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -300,8 +300,15 @@ fn basic_client(headers: &HeaderMap) -> Option<(String, String)> {
     Some((percent_decode(id), percent_decode(secret)))
 }
 
-async fn token_endpoint(State(g): State<Arc<Guard>>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = parse_form(&String::from_utf8_lossy(&body));
+async fn token_endpoint(
+    State(g): State<Arc<Guard>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // Zoom sends `grant_type`/`account_id` in the query string; the body wins on a clash.
+    let mut form = query.as_deref().map(parse_form).unwrap_or_default();
+    form.extend(parse_form(&String::from_utf8_lossy(&body)));
     let grant = form.get("grant_type").map(String::as_str).unwrap_or("");
     if grant != "client_credentials" && grant != "account_credentials" {
         return oauth_error(

@@ -57,9 +57,11 @@ async fn get(h: &EmulatorHandle, path: &str, token: &str) -> Reply {
 
 async fn token(h: &EmulatorHandle) -> String {
     let resp = reqwest::Client::new()
-        .post(format!("{}/oauth/token", h.base_url()))
+        .post(format!(
+            "{}/oauth/token?grant_type=account_credentials&account_id=x",
+            h.base_url()
+        ))
         .basic_auth("wfm-demo-client", Some("wfm-demo-secret"))
-        .form(&[("grant_type", "account_credentials"), ("account_id", "x")])
         .send()
         .await
         .expect("send");
