@@ -125,6 +125,7 @@ async fn insert_batch(conn: &mut Conn, batch: &Batch) -> Result<(), StoreError> 
         batch.names.join(", "),
         json_columns(batch)
     );
+    let started = std::time::Instant::now();
     let mut start = 0;
     while start < batch.len() {
         let end = (start + ROW_CHUNK).min(batch.len());
@@ -132,6 +133,12 @@ async fn insert_batch(conn: &mut Conn, batch: &Batch) -> Result<(), StoreError> 
         sqlx::query(&sql).bind(json).execute(&mut *conn).await?;
         start = end;
     }
+    tracing::trace!(
+        table = batch.table,
+        rows = batch.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "inserted"
+    );
     Ok(())
 }
 
