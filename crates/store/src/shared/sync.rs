@@ -245,6 +245,7 @@ async fn apply_plan(
     let mut group_attributes = Batch::new("group_attributes", GROUP_ATTRIBUTE_COLUMNS);
     let mut rewritten_groups: Vec<String> = Vec::new();
     let mut disabled_groups: Vec<String> = Vec::new();
+    let mut new_group_ids = sorted_new_ids(plan.groups.iter().filter(|c| c.op == Op::Create));
     for change in &plan.groups {
         if change.op == Op::Disable {
             let id = change
@@ -259,7 +260,7 @@ async fn apply_plan(
             .as_ref()
             .ok_or_else(|| missing("group", &change.external_id))?;
         let id = match (&change.op, &change.id) {
-            (Op::Create, _) => new_id(),
+            (Op::Create, _) => new_group_ids.next().unwrap_or_else(new_id),
             (_, Some(id)) => id.clone(),
             (_, None) => return Err(missing("group", &change.external_id)),
         };
@@ -302,6 +303,7 @@ async fn apply_plan(
     let mut user_roles = Batch::new("user_roles", &["user_id", "role"]);
     let mut rewritten_users: Vec<String> = Vec::new();
     let mut disabled_users: Vec<String> = Vec::new();
+    let mut new_user_ids = sorted_new_ids(plan.users.iter().filter(|c| c.op == Op::Create));
     for change in &plan.users {
         if change.op == Op::Disable {
             let id = change
@@ -316,7 +318,7 @@ async fn apply_plan(
             .as_ref()
             .ok_or_else(|| missing("user", &change.external_id))?;
         let id = match (&change.op, &change.id) {
-            (Op::Create, _) => new_id(),
+            (Op::Create, _) => new_user_ids.next().unwrap_or_else(new_id),
             (_, Some(id)) => id.clone(),
             (_, None) => return Err(missing("user", &change.external_id)),
         };
@@ -391,6 +393,16 @@ async fn apply_plan(
     disable(conn, "users", p, &disabled_users, stamp).await?;
     disable(conn, "groups", p, &disabled_groups, stamp).await?;
     Ok(())
+}
+
+/// One fresh id per item, sorted, handed out in plan order: the objects created by one sync
+/// (and so all their child rows, which are written in the same order) then arrive in key
+/// order, and every index keyed by the owner id (primary keys, `user_attributes_user`, …) is
+/// filled by appending instead of inserting at random places. The ids stay random UUID v4.
+fn sorted_new_ids<T>(items: impl Iterator<Item = T>) -> std::vec::IntoIter<String> {
+    let mut ids: Vec<String> = items.map(|_| new_id()).collect();
+    ids.sort_unstable();
+    ids.into_iter()
 }
 
 /// Deletes the child rows of the given owners from each table.
