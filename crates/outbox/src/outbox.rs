@@ -318,11 +318,16 @@ impl Outbox {
         result
     }
 
-    /// Test seam: the active segment file and its length.
+    /// Test seam: the active segment file, its length, and its length right after the roll
+    /// that created it (snapshot and carried batches, fsync'd before any old segment went).
     #[doc(hidden)]
-    pub fn debug_tail(&self) -> (PathBuf, u64) {
+    pub fn debug_tail(&self) -> (PathBuf, u64, u64) {
         let inner = self.lock();
-        (inner.active.path.clone(), inner.active.len)
+        (
+            inner.active.path.clone(),
+            inner.active.len,
+            inner.active.base_len,
+        )
     }
 
     /// The outbox directory.

@@ -155,6 +155,7 @@ fn replay_segment(
     let io = |e| OutboxError::io("read", &path, e);
     let mut offset = 0u64;
     while offset < len {
+        let mut auth_failed = false;
         let problem = match frame::read_frame(&file, len, seq, offset, sealer).map_err(io)? {
             FrameRead::Ok { header, plaintext } => {
                 let Some(record) = Record::decode(header.kind, &plaintext) else {
@@ -183,9 +184,12 @@ fn replay_segment(
             }
             FrameRead::Short => "record cut short by the end of the file",
             FrameRead::BadHeader(why) => why,
-            FrameRead::AuthFailed => "record does not authenticate",
+            FrameRead::AuthFailed => {
+                auth_failed = true;
+                "record does not authenticate"
+            }
         };
-        if report.records == 0 && !any_authentic(dir, all, sealer)? {
+        if auth_failed && report.records == 0 && !any_authentic(dir, all, sealer)? {
             return Err(OutboxError::WrongKey {
                 file: segment::segment_path(dir, all[0]),
             });
