@@ -2,11 +2,10 @@
 //! without changing anything.
 
 use crate::hub_client::HubClient;
+use crate::sources::build_sources;
 use std::collections::BTreeSet;
 use std::time::Instant;
 use wfm_config::ImporterConfig;
-use wfm_sources::axl::AxlClient;
-use wfm_sources::uccx::UccxClient;
 use wfm_telemetry::Metrics;
 
 /// The result of checking one component.
@@ -23,82 +22,64 @@ pub struct CheckLine {
 /// Checks every configured component; never writes anything anywhere.
 pub async fn check_all(config: &ImporterConfig, metrics: &Metrics) -> Vec<CheckLine> {
     let mut lines = Vec::new();
-    if let Some(u) = &config.uccx {
-        let component = format!("uccx '{}' ({})", u.source_id, u.base_url());
-        let line = match UccxClient::new(u, metrics.clone()) {
-            Err(e) => fail(component, e.to_string()),
-            Ok(client) => match client.healthcheck().await {
-                Ok(h) => pass(
-                    component,
-                    format!("{} ({} ms)", h.detail, h.latency.as_millis()),
-                ),
-                Err(e) => fail(component, e.to_string()),
-            },
-        };
-        lines.push(line);
-    }
-    if let Some(c) = &config.cucm {
-        let component = format!("cucm AXL {} ({})", c.version, c.axl_url());
-        let line = match AxlClient::new(c, metrics.clone()) {
-            Err(e) => fail(component, e.to_string()),
-            Ok(client) => match client.healthcheck().await {
-                Ok(h) => pass(
-                    component,
-                    format!("{} ({} ms)", h.detail, h.latency.as_millis()),
-                ),
-                Err(e) => fail(component, e.to_string()),
-            },
-        };
-        lines.push(line);
-    }
-    let component = format!("hub ({}, project {})", config.hub.url, config.hub.project);
-    let line = match HubClient::new(&config.hub) {
-        Err(e) => fail(component, e.to_string()),
-        Ok(hub) => {
-            let started = Instant::now();
-            match hub.whoami().await {
-                Err(e) => fail(component, e.to_string()),
-                Ok(me) if me.project != config.hub.project.as_str() => fail(
-                    component,
-                    format!(
-                        "the token belongs to project '{}', but hub.project is '{}'",
-                        me.project, config.hub.project
-                    ),
-                ),
-                Ok(me) => {
-                    let have: BTreeSet<&String> = me.roles.iter().collect();
-                    let missing: BTreeSet<&String> = config
-                        .sync
-                        .role_equivalents
-                        .values()
-                        .filter(|r| !have.contains(r))
-                        .collect();
-                    if missing.is_empty() {
-                        pass(
-                            component,
-                            format!(
-                                "token accepted, hub {} ({} ms)",
-                                me.hub_version,
-                                started.elapsed().as_millis()
-                            ),
-                        )
-                    } else {
-                        let missing: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-                        fail(
-                            component,
-                            format!(
-                                "role(s) {} from sync.role_equivalents do not exist in the project (it has: {}); add them to the hub's projects.roles",
-                                missing.join(", "),
-                                me.roles.join(", ")
-                            ),
-                        )
-                    }
-                }
+    match build_sources(config, metrics) {
+        Err(e) => lines.push(fail("sources".to_string(), e.to_string())),
+        Ok(sources) => {
+            for source in &sources {
+                lines.extend(source.healthcheck().await);
             }
         }
-    };
-    lines.push(line);
+    }
+    lines.push(check_hub(config).await);
     lines
+}
+
+async fn check_hub(config: &ImporterConfig) -> CheckLine {
+    let component = format!("hub ({}, project {})", config.hub.url, config.hub.project);
+    let hub = match HubClient::new(&config.hub) {
+        Err(e) => return fail(component, e.to_string()),
+        Ok(hub) => hub,
+    };
+    let started = Instant::now();
+    let me = match hub.whoami().await {
+        Err(e) => return fail(component, e.to_string()),
+        Ok(me) => me,
+    };
+    if me.project != config.hub.project.as_str() {
+        return fail(
+            component,
+            format!(
+                "the token belongs to project '{}', but hub.project is '{}'",
+                me.project, config.hub.project
+            ),
+        );
+    }
+    let have: BTreeSet<&String> = me.roles.iter().collect();
+    let missing: BTreeSet<&String> = config
+        .sync
+        .role_equivalents
+        .values()
+        .filter(|r| !have.contains(r))
+        .collect();
+    if !missing.is_empty() {
+        let missing: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        return fail(
+            component,
+            format!(
+                "role(s) {} from sync.role_equivalents do not exist in the project (it has: {}); add them to the hub's projects.roles",
+                missing.join(", "),
+                me.roles.join(", ")
+            ),
+        );
+    }
+    pass(
+        component,
+        format!(
+            "token accepted, hub {} ({} ms)",
+            me.hub_version,
+            started.elapsed().as_millis()
+        ),
+    )
 }
 
 fn pass(component: String, detail: String) -> CheckLine {

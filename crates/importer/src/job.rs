@@ -2,13 +2,11 @@
 
 use crate::error::ImporterError;
 use crate::hub_client::{HubClient, SyncAnswer};
-use crate::mapping::{map_uccx, MappingOptions};
+use crate::sources::{build_sources, Source};
 use std::time::{Duration, Instant};
 use wfm_config::ImporterConfig;
-use wfm_model::DirectorySnapshot;
+use wfm_model::{DirectorySnapshot, SourceId};
 use wfm_protocol::{SyncRequest, SyncResponse};
-use wfm_sources::axl::AxlClient;
-use wfm_sources::uccx::UccxClient;
 use wfm_telemetry::metrics::{SourceLabels, SyncRunLabels};
 use wfm_telemetry::Metrics;
 
@@ -41,8 +39,7 @@ pub struct SyncReport {
 /// The clients one sync needs, built once and reused across runs.
 pub struct SyncJob {
     config: ImporterConfig,
-    uccx: UccxClient,
-    axl: Option<AxlClient>,
+    sources: Vec<Source>,
     hub: HubClient,
     metrics: Metrics,
 }
@@ -50,19 +47,16 @@ pub struct SyncJob {
 impl SyncJob {
     /// Builds every client from the config (no network yet).
     pub fn new(config: &ImporterConfig, metrics: Metrics) -> Result<Self, ImporterError> {
-        let uccx_cfg = config.uccx.as_ref().ok_or_else(|| {
-            ImporterError::NotConfigured("no [uccx] source is configured".to_string())
-        })?;
-        let uccx = UccxClient::new(uccx_cfg, metrics.clone())?;
-        let axl = match &config.cucm {
-            Some(c) => Some(AxlClient::new(c, metrics.clone())?),
-            None => None,
-        };
+        let sources = build_sources(config, &metrics)?;
+        if sources.is_empty() {
+            return Err(ImporterError::NotConfigured(
+                "no identity source is configured".to_string(),
+            ));
+        }
         let hub = HubClient::new(&config.hub)?;
         Ok(SyncJob {
             config: config.clone(),
-            uccx,
-            axl,
+            sources,
             hub,
             metrics,
         })
@@ -73,23 +67,70 @@ impl SyncJob {
         &self.hub
     }
 
-    /// The source id of the UCCX source.
-    pub fn source_id(&self) -> String {
-        self.config
-            .uccx
-            .as_ref()
-            .map(|u| u.source_id.to_string())
-            .unwrap_or_default()
+    /// The configured sources, in config order.
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
     }
 
-    /// Runs one sync. On error nothing was changed at the hub (the hub applies a run atomically).
+    /// Syncs the only configured source; an error when there are several (use
+    /// [`SyncJob::run_all`] or [`SyncJob::run_source`]).
     pub async fn run(&self, options: SyncOptions) -> Result<SyncReport, ImporterError> {
+        match self.sources.as_slice() {
+            [only] => self.run_one(only, options).await,
+            _ => Err(ImporterError::NotConfigured(format!(
+                "{} sources are configured; name one with --source ({})",
+                self.sources.len(),
+                self.source_list()
+            ))),
+        }
+    }
+
+    /// Syncs one source by id.
+    pub async fn run_source(
+        &self,
+        id: &str,
+        options: SyncOptions,
+    ) -> Result<SyncReport, ImporterError> {
+        match self.sources.iter().find(|s| s.id().as_str() == id) {
+            Some(source) => self.run_one(source, options).await,
+            None => Err(ImporterError::NotConfigured(format!(
+                "no source '{id}' is configured (configured: {})",
+                self.source_list()
+            ))),
+        }
+    }
+
+    /// Syncs every source, one after the other; each is its own run at the hub, so a failure in
+    /// one leaves the others' results standing.
+    pub async fn run_all(
+        &self,
+        options: SyncOptions,
+    ) -> Vec<(SourceId, Result<SyncReport, ImporterError>)> {
+        let mut results = Vec::with_capacity(self.sources.len());
+        for source in &self.sources {
+            let result = self.run_one(source, options).await;
+            results.push((source.id().clone(), result));
+        }
+        results
+    }
+
+    fn source_list(&self) -> String {
+        self.sources
+            .iter()
+            .map(|s| s.id().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    async fn run_one(
+        &self,
+        source: &Source,
+        options: SyncOptions,
+    ) -> Result<SyncReport, ImporterError> {
         let started = Instant::now();
-        let source = self.source_id();
-        let result = self.run_inner(options).await;
-        let labels = SourceLabels {
-            source: source.clone(),
-        };
+        let result = self.fetch_and_send(source, options).await;
+        let id = source.id().to_string();
+        let labels = SourceLabels { source: id.clone() };
         self.metrics
             .sync_duration
             .get_or_create(&labels)
@@ -103,30 +144,13 @@ impl SyncJob {
         self.metrics
             .sync_runs
             .get_or_create(&SyncRunLabels {
-                source: source.clone(),
+                source: id.clone(),
                 result: result_label.to_string(),
             })
             .inc();
         if let Ok(report) = &result {
             if !report.refused && !options.dry_run {
-                let s = &report.response.run.summary;
-                for (kind, outcome, n) in [
-                    ("user", "created", s.users_created),
-                    ("user", "updated", s.users_updated),
-                    ("user", "disabled", s.users_disabled),
-                    ("user", "reenabled", s.users_reenabled),
-                    ("user", "unchanged", s.users_unchanged),
-                    ("group", "created", s.groups_created),
-                    ("group", "updated", s.groups_updated),
-                    ("group", "disabled", s.groups_disabled),
-                    ("group", "reenabled", s.groups_reenabled),
-                    ("membership", "added", s.memberships_added),
-                    ("membership", "removed", s.memberships_removed),
-                    ("role", "added", s.roles_added),
-                    ("role", "removed", s.roles_removed),
-                ] {
-                    self.metrics.sync_objects(&source, kind, outcome, n);
-                }
+                self.count_objects(&id, &report.response.run.summary);
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs_f64())
@@ -140,40 +164,34 @@ impl SyncJob {
         result
     }
 
-    async fn run_inner(&self, options: SyncOptions) -> Result<SyncReport, ImporterError> {
-        let uccx_cfg = self.config.uccx.as_ref().ok_or_else(|| {
-            ImporterError::NotConfigured("no [uccx] source is configured".to_string())
-        })?;
+    fn count_objects(&self, source: &str, s: &wfm_sync::PlanSummary) {
+        for (kind, outcome, n) in [
+            ("user", "created", s.users_created),
+            ("user", "updated", s.users_updated),
+            ("user", "disabled", s.users_disabled),
+            ("user", "reenabled", s.users_reenabled),
+            ("user", "unchanged", s.users_unchanged),
+            ("group", "created", s.groups_created),
+            ("group", "updated", s.groups_updated),
+            ("group", "disabled", s.groups_disabled),
+            ("group", "reenabled", s.groups_reenabled),
+            ("membership", "added", s.memberships_added),
+            ("membership", "removed", s.memberships_removed),
+            ("role", "added", s.roles_added),
+            ("role", "removed", s.roles_removed),
+        ] {
+            self.metrics.sync_objects(source, kind, outcome, n);
+        }
+    }
+
+    async fn fetch_and_send(
+        &self,
+        source: &Source,
+        options: SyncOptions,
+    ) -> Result<SyncReport, ImporterError> {
         let fetch_started = Instant::now();
-        // One request at a time per UCCX host: resources, then teams.
-        let resources = self.uccx.resources().await?;
-        let teams = self.uccx.teams().await?;
-        tracing::info!(
-            resources = resources.len(),
-            teams = teams.len(),
-            "read UCCX"
-        );
-        let end_users = match &self.axl {
-            Some(axl) => {
-                let ids: Vec<String> = resources.iter().map(|r| r.user_id.clone()).collect();
-                let rows = axl.end_users(&ids).await?;
-                tracing::info!(asked = ids.len(), found = rows.len(), "read CUCM end users");
-                rows
-            }
-            None => Vec::new(),
-        };
+        let mapped = source.fetch(&self.config.sync.role_equivalents).await?;
         let fetch_time = fetch_started.elapsed();
-        let mapped = map_uccx(
-            &uccx_cfg.source_id,
-            &resources,
-            &teams,
-            &end_users,
-            &MappingOptions {
-                imported_groups: uccx_cfg.imported_groups.clone(),
-                role_equivalents: self.config.sync.role_equivalents.clone(),
-                cucm_configured: self.axl.is_some(),
-            },
-        )?;
         let problems = mapped.snapshot.problems();
         if !problems.is_empty() {
             return Err(ImporterError::InvalidSnapshot(
@@ -181,7 +199,7 @@ impl SyncJob {
             ));
         }
         for w in &mapped.warnings {
-            tracing::warn!(warning = %w, "source data");
+            tracing::warn!(source = %source.id(), warning = %w, "source data");
         }
         let request = SyncRequest {
             snapshot: mapped.snapshot,

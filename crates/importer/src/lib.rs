@@ -11,6 +11,7 @@ pub mod job;
 pub mod mapping;
 pub mod report;
 pub mod runtime;
+pub mod sources;
 
 pub use error::{HubError, ImporterError};
 pub use job::{SyncJob, SyncOptions, SyncReport};

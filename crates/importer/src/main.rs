@@ -61,6 +61,9 @@ enum SyncWhat {
         /// How many changed objects to print in detail (dry runs print 50 by default).
         #[arg(long)]
         show_changes: Option<usize>,
+        /// Sync only this source (its `source_id`); default: every configured source, in turn.
+        #[arg(long)]
+        source: Option<String>,
     },
 }
 
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
                         dry_run,
                         allow_mass_disable,
                         show_changes,
+                        source,
                     },
             } => {
                 let options = SyncOptions {
@@ -97,7 +101,7 @@ fn main() -> ExitCode {
                     allow_mass_disable,
                 };
                 let detail = show_changes.unwrap_or(if dry_run { 50 } else { 0 });
-                sync_users(&config, options, detail).await
+                sync_users(&config, options, detail, source.as_deref()).await
             }
             Command::Run => run(&config).await,
         }
@@ -125,7 +129,12 @@ async fn check(config: &ImporterConfig) -> ExitCode {
     }
 }
 
-async fn sync_users(config: &ImporterConfig, options: SyncOptions, detail: usize) -> ExitCode {
+async fn sync_users(
+    config: &ImporterConfig,
+    options: SyncOptions,
+    detail: usize,
+    only: Option<&str>,
+) -> ExitCode {
     let job = match SyncJob::new(config, Metrics::new()) {
         Ok(j) => j,
         Err(e) => {
@@ -133,13 +142,44 @@ async fn sync_users(config: &ImporterConfig, options: SyncOptions, detail: usize
             return ExitCode::from(1);
         }
     };
-    let report = match job.run(options).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: sync failed, nothing was changed at the hub: {e}");
-            return ExitCode::from(1);
+    let results = match only {
+        Some(id) => {
+            let result = job.run_source(id, options).await;
+            vec![(id.to_string(), result)]
         }
+        None => job
+            .run_all(options)
+            .await
+            .into_iter()
+            .map(|(id, r)| (id.to_string(), r))
+            .collect(),
     };
+    let (mut failed, mut refused) = (false, false);
+    for (i, (source, result)) in results.into_iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        let report = match result {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: sync of source '{source}' failed, nothing was changed at the hub for it: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        refused |= report.refused;
+        print_report(&job, &report, detail).await;
+    }
+    if failed {
+        ExitCode::from(1)
+    } else if refused {
+        ExitCode::from(EXIT_REFUSED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn print_report(job: &SyncJob, report: &wfm_importer::SyncReport, detail: usize) {
     let run = &report.response.run;
     // Per-team detail needs the whole change log; fetch it when it is of a printable size.
     let changes = if run.change_count <= 5_000 {
@@ -153,7 +193,7 @@ async fn sync_users(config: &ImporterConfig, options: SyncOptions, detail: usize
     } else {
         None
     };
-    print!("{}", render(&report, changes.as_deref()));
+    print!("{}", render(report, changes.as_deref()));
     if changes.is_none() && run.change_count > 0 {
         println!(
             "  ({} changes: per-team detail at GET /api/v1/sync-runs/{}/changes)",
@@ -164,11 +204,6 @@ async fn sync_users(config: &ImporterConfig, options: SyncOptions, detail: usize
         let list = changes.unwrap_or_else(|| report.response.changes.clone());
         println!("\nchanges:");
         print!("{}", render_changes(&list, detail));
-    }
-    if report.refused {
-        ExitCode::from(EXIT_REFUSED)
-    } else {
-        ExitCode::SUCCESS
     }
 }
 

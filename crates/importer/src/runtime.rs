@@ -89,19 +89,24 @@ pub async fn run_loop(
     tokio::pin!(shutdown);
     let mut failures: u32 = 0;
     loop {
-        let result = job.run(SyncOptions::default()).await;
-        let wait = match &result {
-            Ok(report) => {
-                failures = 0;
-                let s = &report.response.run.summary;
-                if report.refused {
+        let results = job.run_all(SyncOptions::default()).await;
+        let mut failed = None;
+        let mut refused = None;
+        for (source, result) in &results {
+            match result {
+                Ok(report) if report.refused => {
                     tracing::error!(
+                        source = %source,
                         run = %report.response.run.id,
                         reason = report.response.run.reason.as_deref().unwrap_or(""),
                         "sync refused by the safety limit; run `wfm-importer sync users --allow-mass-disable` once the source is confirmed"
                     );
-                } else {
+                    refused = report.response.run.reason.clone();
+                }
+                Ok(report) => {
+                    let s = &report.response.run.summary;
                     tracing::info!(
+                        source = %source,
                         run = %report.response.run.id,
                         created = s.users_created,
                         updated = s.users_updated,
@@ -111,32 +116,32 @@ pub async fn run_loop(
                         "sync applied"
                     );
                 }
-                interval
+                Err(e) => {
+                    tracing::error!(source = %source, error = %e, error_type = e.error_type(), "sync failed");
+                    failed = Some(format!("{source}: {e}"));
+                }
             }
-            Err(e) => {
-                failures = failures.saturating_add(1);
-                let backoff = Duration::from_secs(5) * 2u32.saturating_pow(failures.min(10) - 1);
-                let wait = backoff.min(interval);
-                tracing::error!(error = %e, error_type = e.error_type(), retry_in_s = wait.as_secs(), "sync failed");
-                wait
-            }
+        }
+        let wait = if failed.is_some() {
+            failures = failures.saturating_add(1);
+            let backoff = Duration::from_secs(5) * 2u32.saturating_pow(failures.min(10) - 1);
+            backoff.min(interval)
+        } else {
+            failures = 0;
+            interval
         };
         if let Ok(mut h) = health.lock() {
             h.runs += 1;
             h.consecutive_failures = failures;
-            match &result {
-                Ok(r) if r.refused => {
-                    h.last_result = "refused".into();
-                    h.last_error = r.response.run.reason.clone();
-                }
-                Ok(_) => {
-                    h.last_result = "applied".into();
-                    h.last_error = None;
-                }
-                Err(e) => {
-                    h.last_result = "failed".into();
-                    h.last_error = Some(e.to_string());
-                }
+            if let Some(error) = failed {
+                h.last_result = "failed".into();
+                h.last_error = Some(error);
+            } else if let Some(reason) = refused {
+                h.last_result = "refused".into();
+                h.last_error = Some(reason);
+            } else {
+                h.last_result = "applied".into();
+                h.last_error = None;
             }
         }
         tokio::select! {

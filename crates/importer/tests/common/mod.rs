@@ -31,6 +31,10 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub importer_toml: PathBuf,
     pub config: ImporterConfig,
+    /// The certificate every loopback server uses (trusted through `ca_file`).
+    pub cert: PathBuf,
+    /// Its PEM pair, for emulators a test starts itself.
+    pub tls: (String, String),
     _db: TestDatabase,
 }
 
@@ -118,8 +122,28 @@ impl Env {
             dir,
             importer_toml,
             config,
+            cert,
+            tls: (pem.cert_pem.clone(), pem.key_pem.clone()),
             _db: db,
         }
+    }
+
+    /// Appends TOML (e.g. `[[ucce]]` tables) to importer.toml and reloads the config.
+    pub fn add_config(&mut self, toml: &str) {
+        let mut text = std::fs::read_to_string(&self.importer_toml).unwrap();
+        text.push('\n');
+        text.push_str(toml);
+        std::fs::write(&self.importer_toml, text).unwrap();
+        self.config = wfm_config::load_importer(&self.importer_toml).unwrap();
+    }
+
+    /// Users of one source.
+    pub async fn users_of(&self, source: &str) -> Vec<UserView> {
+        self.users()
+            .await
+            .into_iter()
+            .filter(|u| u.source == source)
+            .collect()
     }
 
     pub fn job(&self) -> SyncJob {
