@@ -120,7 +120,7 @@ impl Batch {
 
     /// Appends a row; its values must match the column names in number and keep one type per
     /// column (a mismatch is a programming error and is reported as corrupt data).
-    pub(crate) fn push(&mut self, row: Vec<Val>) -> Result<(), StoreError> {
+    pub(crate) fn push<const N: usize>(&mut self, row: [Val; N]) -> Result<(), StoreError> {
         if row.len() != self.names.len() {
             return Err(StoreError::corrupt(format!(
                 "batch for {} expects {} values, got {}",
@@ -167,7 +167,7 @@ pub(crate) fn push_attributes(
 ) -> Result<(), StoreError> {
     for (name, values) in attributes {
         for (position, value) in values.iter().enumerate() {
-            batch.push(vec![
+            batch.push([
                 Val::T(owner.to_string()),
                 Val::T(name.clone()),
                 Val::T(value.clone()),
@@ -194,20 +194,26 @@ pub(crate) type UserRow = (
 /// `BTreeMap`/`BTreeSet`, so equal users always serialise (and hash) alike. The enabled flag is
 /// not part of it (it is a column of its own).
 pub(crate) fn user_hash(user: &DirectoryUser) -> Result<String, StoreError> {
-    Ok(sha256_hex(&serde_json::to_vec(user)?))
+    let mut buf = Vec::with_capacity(512);
+    serde_json::to_writer(&mut buf, user)?;
+    Ok(sha256_hex(&buf))
 }
 
 /// The content hash of a group (`groups.content_hash`), like [`user_hash`].
 pub(crate) fn group_hash(group: &DirectoryGroup) -> Result<String, StoreError> {
-    Ok(sha256_hex(&serde_json::to_vec(group)?))
+    let mut buf = Vec::with_capacity(256);
+    serde_json::to_writer(&mut buf, group)?;
+    Ok(sha256_hex(&buf))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = sha2::Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
     for b in digest {
-        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{b:02x}"));
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
     }
     out
 }
@@ -477,6 +483,25 @@ mod tests {
         assert_eq!(by_ref, owned);
         let back: ObjectChange = serde_json::from_str(&by_ref).unwrap();
         assert!(matches!(back, ObjectChange::Group(_)));
+    }
+
+    #[test]
+    fn content_hashes_are_sha256_hex_of_the_canonical_json() {
+        let group = DirectoryGroup {
+            external_id: ExternalId::new("10").unwrap(),
+            name: "Team".into(),
+            attributes: Attributes::new(),
+        };
+        let json = serde_json::to_string(&group).unwrap();
+        assert_eq!(
+            json,
+            r#"{"external_id":"10","name":"Team","attributes":{}}"#
+        );
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(group_hash(&group).unwrap(), sha256_hex(json.as_bytes()));
     }
 
     #[test]

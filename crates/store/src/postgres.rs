@@ -189,7 +189,9 @@ fn copy_row(buf: &mut Vec<u8>, batch: &Batch, row: usize) {
                 Some(s) => copy_escape(buf, s),
                 None => buf.extend_from_slice(b"\\N"),
             },
-            Col::Int(v) => buf.extend_from_slice(v[row].to_string().as_bytes()),
+            Col::Int(v) => {
+                let _ = std::io::Write::write_fmt(buf, format_args!("{}", v[row]));
+            }
             Col::Bool(v) => buf.push(if v[row] { b't' } else { b'f' }),
         }
     }
@@ -267,7 +269,7 @@ mod copy_tests {
     fn copy_rows_separate_fields_and_mark_null() {
         let mut batch = Batch::new("t", &["a", "b", "c", "d"]);
         batch
-            .push(vec![
+            .push([
                 Val::T("x\ty".into()),
                 Val::O(None),
                 Val::I(-7),
@@ -275,7 +277,7 @@ mod copy_tests {
             ])
             .unwrap();
         batch
-            .push(vec![
+            .push([
                 Val::T(String::new()),
                 Val::O(Some(String::new())),
                 Val::I(0),
@@ -317,7 +319,7 @@ mod copy_tests {
         let mut batch = Batch::new("nasty", &["n", "t", "o", "b"]);
         for (i, v) in values.iter().enumerate() {
             batch
-                .push(vec![
+                .push([
                     Val::I(i as i32),
                     Val::T(v.clone().unwrap_or_default()),
                     Val::O(v.clone()),

@@ -163,7 +163,7 @@ async fn insert_change_log(conn: &mut Conn, run_id: &str, plan: &Plan) -> Result
         .map(ChangeRef::Group)
         .chain(plan.users.iter().map(ChangeRef::User));
     for (seq, change) in changes.enumerate() {
-        batch.push(vec![
+        batch.push([
             Val::T(run_id.to_string()),
             Val::I(i32::try_from(seq).unwrap_or(i32::MAX)),
             Val::T(serde_json::to_string(&change)?),
@@ -265,7 +265,7 @@ async fn apply_plan(
             (_, None) => return Err(missing("group", &change.external_id)),
         };
         if change.op == Op::Create {
-            new_groups.push(vec![
+            new_groups.push([
                 Val::T(id.clone()),
                 Val::T(p.to_string()),
                 Val::T(source.to_string()),
@@ -277,7 +277,7 @@ async fn apply_plan(
                 Val::O(Some(hashes.group(desired)?)),
             ])?;
         } else {
-            changed_groups.push(vec![
+            changed_groups.push([
                 Val::T(id.clone()),
                 Val::T(desired.external_id.to_string()),
                 Val::T(desired.name.clone()),
@@ -323,7 +323,7 @@ async fn apply_plan(
             (_, None) => return Err(missing("user", &change.external_id)),
         };
         if change.op == Op::Create {
-            new_users.push(vec![
+            new_users.push([
                 Val::T(id.clone()),
                 Val::T(p.to_string()),
                 Val::T(source.to_string()),
@@ -338,7 +338,7 @@ async fn apply_plan(
                 Val::O(Some(hashes.user(desired)?)),
             ])?;
         } else {
-            changed_users.push(vec![
+            changed_users.push([
                 Val::T(id.clone()),
                 Val::T(desired.external_id.to_string()),
                 Val::T(desired.username.clone()),
@@ -353,7 +353,7 @@ async fn apply_plan(
         }
         push_attributes(&mut attributes, &id, &desired.attributes)?;
         for (skill, level) in &desired.skills {
-            skills.push(vec![
+            skills.push([
                 Val::T(id.clone()),
                 Val::T(skill.clone()),
                 Val::I(i32::from(*level)),
@@ -366,10 +366,10 @@ async fn apply_plan(
                     desired.username
                 )));
             };
-            memberships.push(vec![Val::T(id.clone()), Val::T(group_id.clone())])?;
+            memberships.push([Val::T(id.clone()), Val::T(group_id.clone())])?;
         }
         for role in &desired.roles {
-            user_roles.push(vec![Val::T(id.clone()), Val::T(role.clone())])?;
+            user_roles.push([Val::T(id.clone()), Val::T(role.clone())])?;
         }
     }
     delete_children(
@@ -471,7 +471,7 @@ async fn refresh_hashes(
         let mut batch = Batch::new(table, &["id", "content_hash"]);
         for (id, hash) in stale {
             if !changed.contains(id.as_str()) {
-                batch.push(vec![Val::T(id), Val::O(Some(hash))])?;
+                batch.push([Val::T(id), Val::O(Some(hash))])?;
             }
         }
         update_batch(conn, &batch).await?;
