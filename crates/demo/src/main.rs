@@ -1,5 +1,5 @@
-//! `wfm-demo`: the one-command demo. Starts, on loopback, a UCCX emulator and a CUCM AXL emulator
-//! filled with a generated contact centre, a hub on embedded SQLite, and an importer that syncs
+//! `wfm-demo`: the one-command demo. Starts, on loopback, a UCCX emulator, a CUCM AXL emulator and
+//! a Webex Contact Center emulator filled with one generated contact centre, a hub on embedded SQLite, and an importer that syncs
 //! users and teams into the hub; prints what happened and where to look; keeps syncing until
 //! Ctrl-C.
 //!
@@ -14,6 +14,7 @@ use std::time::Duration;
 use wfm_emulators::axl::{AxlConfig, AxlEmulator};
 use wfm_emulators::dataset::DatasetSpec;
 use wfm_emulators::uccx::{UccxConfig, UccxEmulator};
+use wfm_emulators::webex::{WebexConfig, WebexEmulator};
 use wfm_emulators::SharedData;
 use wfm_importer::report::{render, render_changes};
 use wfm_importer::{SyncJob, SyncOptions, SyncReport};
@@ -113,6 +114,15 @@ async fn run(args: Args) -> Result<()> {
     )
     .await
     .context("cannot start the AXL emulator")?;
+    let webex_config = WebexConfig {
+        latency,
+        tls: Some((pem.cert_pem.clone(), pem.key_pem.clone())),
+        ..WebexConfig::default()
+    };
+    let webex_org = webex_config.org_id.clone();
+    let webex = WebexEmulator::spawn(webex_config, data.clone())
+        .await
+        .context("cannot start the Webex Contact Center emulator")?;
 
     let hub_toml = format!(
         r#"# written by wfm-demo
@@ -181,6 +191,18 @@ username = "axladmin"
 password = "ciscopsdt"
 version = "12.5"
 ca_file = "{cert}"
+
+# The same contact centre is moving to Webex Contact Center: a second source in the same project.
+[[webex]]
+source_id = "webex"
+base_url = "{webex_url}"
+org_id = "{webex_org}"
+ca_file = "{cert}"
+[webex.oauth]
+token_url = "{webex_url}/oauth/token"
+client_id = "wfm-demo-client"
+client_secret = "wfm-demo-secret"
+scope = "cjp:config_read"
 "#,
         dir = dir.display(),
         hub_url = hub.base_url(),
@@ -189,6 +211,7 @@ ca_file = "{cert}"
         interval = args.interval_s.max(10),
         uccx_port = uccx_addr.port(),
         axl_port = axl_addr.port(),
+        webex_url = webex.base_url(),
     );
     let importer_path = dir.join("importer.toml");
     write(&importer_path, &importer_toml)?;
@@ -199,6 +222,10 @@ ca_file = "{cert}"
         "  UCCX emulator   https://{uccx_addr}/adminapi/resource  (administrator / ciscopsdt)"
     );
     println!("  CUCM AXL        https://{axl_addr}/axl/  (axladmin / ciscopsdt, AXL 12.5)");
+    println!(
+        "  Webex CC        {}  (OAuth client wfm-demo-client / wfm-demo-secret)",
+        webex.base_url()
+    );
     println!(
         "  hub             {}  (SQLite at {})",
         hub.base_url(),
@@ -211,8 +238,26 @@ ca_file = "{cert}"
     );
 
     println!("\n== first sync: everything is new ==");
-    let first = job.run(SyncOptions::default()).await?;
+    let first = job.run_source("uccx", SyncOptions::default()).await?;
     print_report(&job, &first, 0).await;
+
+    println!("\n== Webex Contact Center, a second source in the same project ==");
+    let cloud = job.run_source("webex", SyncOptions::default()).await?;
+    print!("{}", render(&cloud, None));
+    let people = job.hub().people(0, 3).await?;
+    let conflicts = job.hub().people_conflicts(0, 3).await?;
+    println!(
+        "  people found in both sources (linked by e-mail, never merged): {}; ambiguous e-mails: {}",
+        people.total, conflicts.total
+    );
+    for person in &people.items {
+        let ids: Vec<String> = person
+            .users
+            .iter()
+            .map(|u| format!("{}:{}", u.source, u.username))
+            .collect();
+        println!("    {} -> {}", person.key, ids.join(", "));
+    }
 
     // Make a few changes in the source, as a contact centre would between two syncs.
     let changes = {
@@ -245,7 +290,7 @@ ca_file = "{cert}"
         "\n== second sync, after changes in UCCX: {} ==",
         changes.join("; ")
     );
-    let second = job.run(SyncOptions::default()).await?;
+    let second = job.run_source("uccx", SyncOptions::default()).await?;
     print_report(&job, &second, 20).await;
 
     let base = hub.base_url();
@@ -279,9 +324,11 @@ ca_file = "{cert}"
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => break,
                 _ = tokio::time::sleep(interval) => {
-                    match job.run(SyncOptions::default()).await {
-                        Ok(r) => println!("{}", render(&r, None).lines().take(2).collect::<Vec<_>>().join("\n")),
-                        Err(e) => eprintln!("sync failed: {e}"),
+                    for (source, result) in job.run_all(SyncOptions::default()).await {
+                        match result {
+                            Ok(r) => println!("{}", render(&r, None).lines().take(2).collect::<Vec<_>>().join("\n")),
+                            Err(e) => eprintln!("sync of {source} failed: {e}"),
+                        }
                     }
                 }
             }
@@ -291,6 +338,7 @@ ca_file = "{cert}"
     hub.shutdown().await?;
     uccx.shutdown();
     axl.shutdown();
+    webex.shutdown();
     println!("demo stopped cleanly; files kept in {}", dir.display());
     Ok(())
 }

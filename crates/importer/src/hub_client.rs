@@ -11,6 +11,7 @@ use wfm_protocol::{
     IDEMPOTENCY_KEY_HEADER,
 };
 use wfm_sources::http::{build_client, HttpOptions};
+use wfm_sync::{MatchConflict, Person};
 
 /// How many times a write is attempted before giving up (same idempotency key each time).
 const WRITE_ATTEMPTS: u32 = 5;
@@ -65,6 +66,28 @@ impl HubClient {
     /// `GET /api/v1/whoami`: checks reachability, TLS and the token.
     pub async fn whoami(&self) -> Result<WhoAmI, HubError> {
         self.get(routes::WHOAMI, &[]).await
+    }
+
+    /// One page of the people found in two or more sources.
+    pub async fn people(&self, offset: u64, limit: u64) -> Result<Page<Person>, HubError> {
+        self.get(
+            routes::PEOPLE,
+            &[("offset", offset.to_string()), ("limit", limit.to_string())],
+        )
+        .await
+    }
+
+    /// One page of the match keys the hub refuses to link.
+    pub async fn people_conflicts(
+        &self,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Page<MatchConflict>, HubError> {
+        self.get(
+            routes::PEOPLE_CONFLICTS,
+            &[("offset", offset.to_string()), ("limit", limit.to_string())],
+        )
+        .await
     }
 
     /// One page of a run's change log.
