@@ -104,6 +104,3 @@ pub use types::{Batch, BatchId, BatchMeta, DeadLetter, OutboxStats, RecoveryRepo
 
 /// Largest batch record (payload + checkpoint + source + fields), in bytes: 64 MiB.
 pub const MAX_RECORD_BYTES: usize = frame::MAX_PLAINTEXT;
-
-#[cfg(test)]
-mod tests;

@@ -154,8 +154,11 @@ impl Outbox {
         // Delete oldest first, so that what remains is always a contiguous run of segments.
         for seq in prefix {
             let path = segment::segment_path(&self.dir, seq);
-            if std::fs::remove_file(&path).is_err() {
-                break; // retried by the next roll; the segment holds nothing live
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // retried by the next roll; the segment holds nothing live
+                Err(_) => break,
             }
             inner.segments.remove(&seq);
             if crash == Some(3) {
