@@ -257,3 +257,23 @@ client_secret = "${ZOOM_SECRET}"
     assert!(!format!("{zoom:?}").contains("zs3cret"));
     assert!(cfg.uccx.is_none());
 }
+
+#[test]
+fn the_example_multi_source_config_parses() {
+    let text = std::fs::read_to_string(examples_dir().join("importer-multi-source.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("ucce-dc2");
+    std::fs::write(&secret, "x\n").unwrap();
+    let text = text.replace("/run/secrets/ucce-dc2", &secret.display().to_string());
+    let env = env_of(&[
+        ("WFM_HUB_TOKEN", "x"),
+        ("UCCE_DC1_PASSWORD", "x"),
+        ("WEBEX_ORG_ID", "org"),
+        ("WEBEX_CLIENT_ID", "id"),
+        ("WEBEX_CLIENT_SECRET", "s"),
+    ]);
+    let cfg = parse_importer(&text, "importer-multi-source.toml", &env).unwrap();
+    assert_eq!(cfg.ucce.len(), 2);
+    assert_eq!(cfg.webex.len(), 1);
+    assert_eq!(cfg.ucce[1].password.expose(), "x");
+}
