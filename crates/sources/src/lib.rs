@@ -6,6 +6,7 @@
 
 pub mod axl;
 pub mod cloud;
+pub mod cti;
 pub mod error;
 pub mod graph;
 pub mod http;
