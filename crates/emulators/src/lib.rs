@@ -15,6 +15,7 @@
 //! must not share one misunderstanding.
 
 pub mod axl;
+pub mod cti;
 pub mod dataset;
 pub mod faults;
 pub mod graph;
