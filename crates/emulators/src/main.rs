@@ -8,6 +8,7 @@ mod cloud_cli;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use wfm_emulators::axl::{AxlConfig, AxlEmulator};
+use wfm_emulators::cti::{CtiConfig, CtiEmulator, CtiHandle, Scenario};
 use wfm_emulators::ucce::{UcceConfig, UcceEmulator};
 use wfm_emulators::uccx::{UccxConfig, UccxEmulator};
 use wfm_emulators::{DatasetSpec, EmulatorHandle, SharedData};
@@ -36,6 +37,58 @@ enum Cmd {
     Graph(cloud_cli::CloudArgs),
     /// UCCE / PCCE ConfigAPI (`/unifiedconfig/config`).
     Ucce(Common),
+    /// Cisco CTI Server (GED-188 over TCP): the real-time agent-state feed.
+    Cti(CtiArgs),
+}
+
+/// Options of the `cti` subcommand.
+#[derive(Args, Clone)]
+struct CtiArgs {
+    #[command(flatten)]
+    common: Common,
+    /// ClientID the OPEN_REQ must carry.
+    #[arg(long, default_value = "wfm")]
+    client_id: String,
+    /// ClientPassword the OPEN_REQ must carry.
+    #[arg(long, default_value = "ciscocti")]
+    client_password: String,
+    /// Stream this many events per second (firehose) instead of a simulated shift.
+    #[arg(long)]
+    rate: Option<u32>,
+    /// Shift simulation speed (simulated seconds per second).
+    #[arg(long, default_value_t = 60.0)]
+    speed: f64,
+}
+
+async fn start_cti(a: &CtiArgs, data: SharedData) -> anyhow::Result<CtiHandle> {
+    let scenario = match a.rate {
+        Some(events_per_sec) => Scenario::Rate {
+            events_per_sec,
+            duration: Duration::from_secs(3600),
+        },
+        None => Scenario::Shift {
+            agents: a.common.agents,
+            speed: a.speed,
+        },
+    };
+    let cfg = CtiConfig {
+        bind: Some(SocketAddr::new(a.common.host, a.common.port)),
+        client_id: a.client_id.clone(),
+        client_password: a.client_password.clone(),
+        scenario,
+        seed: a.common.seed,
+        ..CtiConfig::default()
+    };
+    let h = CtiEmulator::spawn(cfg, data)
+        .await
+        .context("starting the CTI emulator")?;
+    println!(
+        "CTI Server (GED-188): {}  client_id={} client_password={}",
+        h.addr(),
+        a.client_id,
+        a.client_password
+    );
+    Ok(h)
 }
 
 /// Options shared by every subcommand.
@@ -199,6 +252,7 @@ async fn main() -> anyhow::Result<()> {
     let c = match &cli.cmd {
         Cmd::Uccx(c) | Cmd::Cucm(c) | Cmd::All(c) | Cmd::Ucce(c) => c.clone(),
         Cmd::Webex(a) | Cmd::Zoom(a) | Cmd::Graph(a) => a.common.clone(),
+        Cmd::Cti(a) => a.common.clone(),
     };
     let spec = DatasetSpec {
         agents: c.agents,
@@ -218,6 +272,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let tls = tls(&c)?;
     let mut handles = Vec::new();
+    let mut cti = None;
     match cli.cmd {
         Cmd::Uccx(_) => handles.push(start_uccx(&c, data, tls).await?),
         Cmd::Cucm(_) => handles.push(start_axl(&c, c.port, data, tls).await?),
@@ -231,6 +286,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Graph(a) => {
             handles.push(cloud_cli::start(cloud_cli::Cloud::Graph, &a, data, tls).await?)
         }
+        Cmd::Cti(a) => cti = Some(start_cti(&a, data).await?),
         Cmd::All(_) => {
             handles.push(start_uccx(&c, data.clone(), tls.clone()).await?);
             handles.push(start_axl(&c, c.axl_port, data, tls).await?);
@@ -241,6 +297,9 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("waiting for Ctrl-C")?;
     for h in &handles {
+        h.shutdown();
+    }
+    if let Some(h) = cti {
         h.shutdown();
     }
     println!("stopped");
