@@ -64,7 +64,7 @@ async fn start_cti(a: &CtiArgs, data: SharedData) -> anyhow::Result<CtiHandle> {
     let scenario = match a.rate {
         Some(events_per_sec) => Scenario::Rate {
             events_per_sec,
-            duration: Duration::from_secs(3600),
+            duration: Duration::from_secs(365 * 24 * 3600),
         },
         None => Scenario::Shift {
             agents: a.common.agents,
@@ -77,6 +77,7 @@ async fn start_cti(a: &CtiArgs, data: SharedData) -> anyhow::Result<CtiHandle> {
         client_password: a.client_password.clone(),
         scenario,
         seed: a.common.seed,
+        record_sent: false,
         ..CtiConfig::default()
     };
     let h = CtiEmulator::spawn(cfg, data)

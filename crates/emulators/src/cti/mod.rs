@@ -33,7 +33,8 @@ pub enum Scenario {
     /// Nothing but what the test pushes with [`CtiHandle::push_event`].
     Idle,
     /// A seeded shift over the first `agents` agents: log in, ready, calls (talking, wrap-up,
-    /// ready), not-ready with reason codes, log out. `speed` is simulated seconds per second.
+    /// ready), not-ready with reason codes 1..=4, log out (reason 50) after 8 simulated hours and
+    /// log in again the next simulated day. `speed` is simulated seconds per second.
     Shift {
         /// Number of agents taking part (capped at the data set's agents).
         agents: usize,
@@ -67,6 +68,8 @@ pub struct CtiConfig {
     pub seed: u64,
     /// SessionType answered in OPEN_CONF (PV24+): 1 active, 2 standby.
     pub session_type: u16,
+    /// Record every sent event for [`CtiHandle::sent`] (turn off for long runs: memory grows).
+    pub record_sent: bool,
 }
 
 impl Default for CtiConfig {
@@ -79,6 +82,7 @@ impl Default for CtiConfig {
             scenario: Scenario::Idle,
             seed: 42,
             session_type: 1,
+            record_sent: true,
         }
     }
 }
@@ -124,6 +128,7 @@ struct Inner {
     pg_status: AtomicU32,
     scenario_started: AtomicBool,
     opens: AtomicU64,
+    stopped: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -175,6 +180,7 @@ impl CtiEmulator {
             pg_status: AtomicU32::new(0),
             scenario_started: AtomicBool::new(false),
             opens: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
         });
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(accept_loop(listener, inner.clone(), stop_rx));
@@ -244,7 +250,8 @@ impl CtiHandle {
         self.inner.broadcast(Arc::new(event))
     }
 
-    /// Every AGENT_STATE_EVENT written to a socket, with the instant the write completed.
+    /// Every AGENT_STATE_EVENT written to a socket, with the instant the write completed (events
+    /// generated while no session is open are not sent, as on a real server, and not recorded).
     pub fn sent(&self) -> Vec<(Instant, AgentStateEventSummary)> {
         lock(&self.inner.sent).clone()
     }
@@ -252,6 +259,11 @@ impl CtiHandle {
     /// Number of AGENT_STATE_EVENTs written so far (cheaper than `sent().len()`).
     pub fn sent_count(&self) -> usize {
         lock(&self.inner.sent).len()
+    }
+
+    /// Forgets the recorded events.
+    pub fn clear_sent(&self) {
+        lock(&self.inner.sent).clear();
     }
 
     /// Number of sessions currently connected (open or not).
@@ -333,6 +345,7 @@ impl CtiHandle {
 
     /// Stops accepting (the port then refuses connections) and closes every session.
     pub fn shutdown(&self) {
+        self.inner.stopped.store(true, Ordering::SeqCst);
         let _ = self.stop.send(true);
         self.inner.each(false, |_| Cmd::Close);
     }

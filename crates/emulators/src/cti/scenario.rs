@@ -2,6 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,7 +63,7 @@ async fn rate(inner: Arc<Inner>, agents: Vec<CtiAgent>, per_sec: u32, duration: 
     let mut emitted: u64 = 0;
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    while emitted < total {
+    while emitted < total && !inner.stopped.load(Ordering::Relaxed) {
         tick.tick().await;
         let due = ((start.elapsed().as_secs_f64() * f64::from(per_sec)) as u64).min(total);
         while emitted < due {
@@ -83,7 +84,6 @@ enum Phase {
     Talking,
     Wrap,
     Break,
-    Done,
 }
 
 async fn shift(inner: Arc<Inner>, agents: Vec<CtiAgent>, speed: f64) {
@@ -104,6 +104,9 @@ async fn shift(inner: Arc<Inner>, agents: Vec<CtiAgent>, speed: f64) {
     while let Some(Reverse((ms, i))) = queue.pop() {
         let sim = ms as f64 / 1000.0;
         tokio::time::sleep_until(start + Duration::from_secs_f64(sim / speed)).await;
+        if inner.stopped.load(Ordering::Relaxed) {
+            return;
+        }
         let (state, reason, phase_next, wait) = match phase[i] {
             Phase::Out => {
                 login_at[i] = sim;
@@ -117,7 +120,7 @@ async fn shift(inner: Arc<Inner>, agents: Vec<CtiAgent>, speed: f64) {
             ),
             Phase::Break | Phase::Wrap => {
                 if sim - login_at[i] > shift_len {
-                    (AgentState::Logout, END_OF_SHIFT_REASON, Phase::Done, 0.0)
+                    (AgentState::Logout, END_OF_SHIFT_REASON, Phase::Out, 0.0)
                 } else {
                     (
                         AgentState::Available,
@@ -153,12 +156,15 @@ async fn shift(inner: Arc<Inner>, agents: Vec<CtiAgent>, speed: f64) {
                 };
                 (state, 0, Phase::Wrap, rng.gen_range(5.0..60.0))
             }
-            Phase::Done => continue,
         };
         phase[i] = phase_next;
         inner.broadcast(Arc::new(agents[i].event(state, reason)));
-        if phase_next != Phase::Done {
-            queue.push(Reverse((((sim + wait) * 1000.0) as u64, i)));
-        }
+        let wait = if phase_next == Phase::Out {
+            // Off shift until the next day's login.
+            24.0 * 3600.0 - (sim - login_at[i]) + rng.gen_range(0.0..60.0)
+        } else {
+            wait
+        };
+        queue.push(Reverse((((sim + wait) * 1000.0) as u64, i)));
     }
 }

@@ -77,6 +77,9 @@ pub(super) async fn run(
             }
             buf.clear();
         }
+        if !inner.cfg.record_sent {
+            batch.clear();
+        }
         if !batch.is_empty() {
             let now = Instant::now();
             let mut sent = lock(&inner.sent);
