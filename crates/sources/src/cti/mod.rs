@@ -6,6 +6,7 @@
 //! OPEN_REQ/OPEN_CONF, heartbeats, CLOSE_REQ, and a stream of [`CtiEvent`]s. Decoding is pure and
 //! never panics or allocates more than one maximum-size message on hostile input.
 
+mod client;
 pub mod decode;
 pub mod encode;
 pub mod frame;
@@ -13,6 +14,7 @@ pub mod frame;
 #[cfg(test)]
 mod tests;
 
+pub use client::{CtiClient, CtiError, CtiEvent, CtiHandle, CtiSettings, CtiSide};
 pub use decode::{
     decode_agent_state, decode_body, decode_frame, status_name, AgentState, AgentStateEvent,
     FloatingField, FloatingFields, Message, OpenConf, SkillGroup, SystemEvent,

@@ -613,3 +613,5 @@ fn cti_decode_throughput() {
         f64::from(n) / secs
     );
 }
+
+mod session;
