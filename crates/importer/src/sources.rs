@@ -161,15 +161,21 @@ impl Source {
         };
         let (mapped, listing_warnings) = match &self.client {
             Client::Uccx { uccx, axl } => {
-                // One request at a time per UCCX host: resources, then teams.
+                // One request at a time per host: UCCX resources, then the UCCX team list while
+                // CUCM (another host) answers for the e-mails of those resources.
                 let resources = uccx.resources().await?;
-                let teams = uccx.teams().await?;
+                let ids: Vec<String> = resources.iter().map(|r| r.user_id.clone()).collect();
+                let cucm = async {
+                    match axl {
+                        Some(axl) => axl.end_users(&ids).await.map(Some),
+                        None => Ok(None),
+                    }
+                };
+                let (teams, end_users) = tokio::join!(uccx.teams(), cucm);
+                let teams = teams?;
                 tracing::info!(source = %self.id, resources = resources.len(), teams = teams.len(), "read UCCX");
-                let end_users = match axl {
-                    Some(axl) => {
-                        let ids: Vec<String> =
-                            resources.iter().map(|r| r.user_id.clone()).collect();
-                        let rows = axl.end_users(&ids).await?;
+                let end_users = match end_users? {
+                    Some(rows) => {
                         tracing::info!(
                             asked = ids.len(),
                             found = rows.len(),

@@ -3,6 +3,22 @@
 use super::{ContactCentre, EndUser, Resource, Team};
 
 impl ContactCentre {
+    /// Display names ("First Last") of every resource that supervises a team, by user id: one
+    /// pass, so a team list does not scan all resources once per supervisor reference.
+    pub fn supervisor_names(&self) -> std::collections::HashMap<&str, String> {
+        let wanted: std::collections::HashSet<&str> = self
+            .teams
+            .iter()
+            .flat_map(|t| t.primary_supervisor.iter().chain(&t.secondary_supervisors))
+            .map(String::as_str)
+            .collect();
+        self.resources
+            .iter()
+            .filter(|r| wanted.contains(r.user_id.as_str()))
+            .map(|r| (r.user_id.as_str(), r.display_name()))
+            .collect()
+    }
+
     /// The resource with this user id.
     pub fn resource(&self, user_id: &str) -> Option<&Resource> {
         self.resources.iter().find(|r| r.user_id == user_id)

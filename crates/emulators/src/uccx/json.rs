@@ -114,16 +114,30 @@ pub fn resource_list(base: &str, list: &[&Resource], single: bool, with_type: bo
     top_list("resource", "resourceXMLList", items, single, with_type)
 }
 
-fn supervisor_ref(base: &str, cc: &ContactCentre, user_id: &str) -> Value {
-    let name = cc
-        .resource(user_id)
-        .map(|r| r.display_name())
+/// Supervisor display names by user id ([`ContactCentre::supervisor_names`]).
+type Names<'a> = std::collections::HashMap<&'a str, String>;
+
+fn supervisor_ref(base: &str, names: &Names<'_>, user_id: &str) -> Value {
+    let name = names
+        .get(user_id)
+        .cloned()
         .unwrap_or_else(|| user_id.to_string());
     named_ref(&name, format!("{base}/adminapi/resource/{user_id}"))
 }
 
 /// One team object (`detail` adds `resources` and `csqs`, as the single-team endpoint does).
 pub fn team(base: &str, cc: &ContactCentre, t: &Team, detail: bool, single: bool) -> Value {
+    team_with(base, cc, &cc.supervisor_names(), t, detail, single)
+}
+
+fn team_with(
+    base: &str,
+    cc: &ContactCentre,
+    names: &Names<'_>,
+    t: &Team,
+    detail: bool,
+    single: bool,
+) -> Value {
     let mut m = Map::new();
     m.insert(
         "self".into(),
@@ -132,12 +146,12 @@ pub fn team(base: &str, cc: &ContactCentre, t: &Team, detail: bool, single: bool
     m.insert("teamId".into(), json!(t.team_id.to_string()));
     m.insert("teamname".into(), json!(t.name));
     if let Some(p) = &t.primary_supervisor {
-        m.insert("primarySupervisor".into(), supervisor_ref(base, cc, p));
+        m.insert("primarySupervisor".into(), supervisor_ref(base, names, p));
     }
     let secondary = t
         .secondary_supervisors
         .iter()
-        .map(|s| supervisor_ref(base, cc, s))
+        .map(|s| supervisor_ref(base, names, s))
         .collect();
     m.insert(
         "secondarySupervisors".into(),
@@ -167,9 +181,10 @@ pub fn team_list(
     single: bool,
     with_type: bool,
 ) -> String {
+    let names = cc.supervisor_names();
     let items = list
         .iter()
-        .map(|t| team(base, cc, t, false, single))
+        .map(|t| team_with(base, cc, &names, t, false, single))
         .collect();
     top_list("team", "teamXMLList", items, single, with_type)
 }

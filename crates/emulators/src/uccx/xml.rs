@@ -175,27 +175,37 @@ pub fn resource_doc(base: &str, r: &Resource) -> String {
     w.out
 }
 
-fn supervisor_ref(base: &str, cc: &ContactCentre, user_id: &str) -> (String, String) {
-    let name = cc
-        .resource(user_id)
-        .map(|r| r.display_name())
+/// Supervisor display names by user id ([`ContactCentre::supervisor_names`]).
+type Names<'a> = std::collections::HashMap<&'a str, String>;
+
+fn supervisor_ref(base: &str, names: &Names<'_>, user_id: &str) -> (String, String) {
+    let name = names
+        .get(user_id)
+        .cloned()
         .unwrap_or_else(|| user_id.to_string());
     (name, format!("{base}/adminapi/resource/{user_id}"))
 }
 
-fn write_team(w: &mut W, base: &str, cc: &ContactCentre, t: &Team, detail: bool) {
+fn write_team(
+    w: &mut W,
+    base: &str,
+    cc: &ContactCentre,
+    names: &Names<'_>,
+    t: &Team,
+    detail: bool,
+) {
     w.open("team", None);
     w.leaf("self", &format!("{base}/adminapi/team/{}", t.team_id));
     w.leaf("teamId", &t.team_id.to_string());
     w.leaf("teamname", &t.name);
     if let Some(p) = &t.primary_supervisor {
-        let (name, url) = supervisor_ref(base, cc, p);
+        let (name, url) = supervisor_ref(base, names, p);
         w.named_ref("primarySupervisor", &name, &url);
     }
     let secondary: Vec<_> = t
         .secondary_supervisors
         .iter()
-        .map(|s| supervisor_ref(base, cc, s))
+        .map(|s| supervisor_ref(base, names, s))
         .collect();
     w.ref_list("secondarySupervisors", "secondrySupervisor", &secondary);
     if detail {
@@ -222,8 +232,9 @@ pub fn team_list(base: &str, cc: &ContactCentre, list: &[&Team]) -> String {
         return w.out;
     }
     w.open("teams", None);
+    let names = cc.supervisor_names();
     for t in list {
-        write_team(&mut w, base, cc, t, false);
+        write_team(&mut w, base, cc, &names, t, false);
     }
     w.close("teams");
     w.out
@@ -232,7 +243,7 @@ pub fn team_list(base: &str, cc: &ContactCentre, list: &[&Team]) -> String {
 /// `GET /adminapi/team/{teamId}`: one `<team>` with its `resources` and `csqs`, one line.
 pub fn team_doc(base: &str, cc: &ContactCentre, t: &Team) -> String {
     let mut w = W::new(false);
-    write_team(&mut w, base, cc, t, true);
+    write_team(&mut w, base, cc, &cc.supervisor_names(), t, true);
     w.out
 }
 
