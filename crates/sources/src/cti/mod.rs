@@ -7,14 +7,18 @@
 //! never panics or allocates more than one maximum-size message on hostile input.
 
 mod client;
+mod config;
 pub mod decode;
 pub mod encode;
+mod error;
 pub mod frame;
+mod types;
 
 #[cfg(test)]
 mod tests;
 
-pub use client::{CtiClient, CtiError, CtiEvent, CtiHandle, CtiSettings, CtiSide};
+pub use client::{CtiClient, CtiEvent, CtiHandle};
+pub use config::{CtiSettings, CtiSide};
 pub use decode::{
     decode_agent_state, decode_body, decode_frame, status_name, AgentState, AgentStateEvent,
     FloatingField, FloatingFields, Message, OpenConf, SkillGroup, SystemEvent,
@@ -23,6 +27,7 @@ pub use encode::{
     encode_close_req, encode_heartbeat_req, encode_open_req, EncodeError, OpenReq,
     SERVICE_ALL_EVENTS,
 };
+pub use error::CtiError;
 pub use frame::{
     parse_header, split_frame, DecodeError, FieldWidth, FrameBuffer, FrameHeader, HEADER_LEN,
     MAX_BODY_LEN, MAX_MESSAGE_LEN,
