@@ -6,10 +6,11 @@
 //! `agent` source role, mapped through `role_equivalents`.
 
 use super::uccx::{Mapped, MappingError, MappingOptions};
+use super::{ext, set};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use wfm_model::directory::{ATTR_AGENT_ID, ATTR_EXTERNAL_GROUP_ID};
 use wfm_model::{
-    Attributes, DirectoryGroup, DirectorySnapshot, DirectoryUser, ExternalId, SourceId, SourceRole,
+    Attributes, DirectoryGroup, DirectorySnapshot, DirectoryUser, SourceId, SourceRole,
 };
 use wfm_sources::graph::{GraphGroup, GraphUser};
 use wfm_sources::webex::{WebexTeam, WebexUser};
@@ -45,12 +46,6 @@ struct Team {
     id: String,
     name: String,
     member_ids: Vec<String>,
-}
-
-fn set(attributes: &mut Attributes, key: &str, value: Option<&str>) {
-    if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
-        attributes.insert(key.to_string(), vec![v.to_string()]);
-    }
 }
 
 fn clean(value: Option<&String>) -> Option<String> {
@@ -198,10 +193,6 @@ pub fn map_graph(
         false,
         options,
     )
-}
-
-fn ext(value: &str, what: &str) -> Result<ExternalId, MappingError> {
-    ExternalId::new(value).map_err(|e| MappingError::InvalidId(format!("{what}: {e}")))
 }
 
 fn sample(items: &[String]) -> String {

@@ -6,10 +6,9 @@
 //! competence 1 ([`UCCE_SKILL_COMPETENCE`]).
 
 use super::uccx::{Mapped, MappingError, MappingOptions};
+use super::{ext, group, set};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use wfm_model::directory::{
-    ATTR_AGENT_ID, ATTR_EXTERNAL_GROUP_ID, ATTR_PRIMARY_SUPERVISOR_OF, ATTR_RESOURCE_TYPE,
-};
+use wfm_model::directory::{ATTR_AGENT_ID, ATTR_PRIMARY_SUPERVISOR_OF, ATTR_RESOURCE_TYPE};
 use wfm_model::{
     Attributes, DirectoryGroup, DirectorySnapshot, DirectoryUser, ExternalId, SourceId, SourceRole,
 };
@@ -25,10 +24,6 @@ pub const ATTR_DESCRIPTION: &str = "description";
 pub const ATTR_LOGIN_ENABLED: &str = "loginEnabled";
 /// Attribute key holding the agent's peripheral (PG) name.
 pub const ATTR_PERIPHERAL: &str = "peripheral";
-
-fn ext(value: &str, what: &str) -> Result<ExternalId, MappingError> {
-    ExternalId::new(value).map_err(|e| MappingError::InvalidId(format!("{what}: {e}")))
-}
 
 /// Values that occur more than once, sorted.
 fn repeated<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -108,7 +103,10 @@ pub fn map_ucce(
     let mut groups: BTreeMap<String, DirectoryGroup> = BTreeMap::new();
     for team in teams {
         if wanted(&team.id, &team.name) {
-            groups.insert(team.id.clone(), group(&team.id, &team.name)?);
+            groups.insert(
+                team.id.clone(),
+                group(&team.id, &team.name, "agent team id")?,
+            );
         }
     }
     for name in &filter {
@@ -145,7 +143,7 @@ pub fn map_ucce(
                     "agent team '{name}' (id {id}) is referenced by agent {} but not listed by /unifiedconfig/config/agentteam; created from the reference",
                     agent.agent_id
                 ));
-                groups.insert(id.clone(), group(id, name)?);
+                groups.insert(id.clone(), group(id, name, "agent team id")?);
             }
             member_of.insert(ext(id, "agent team id")?);
         }
@@ -159,22 +157,6 @@ pub fn map_ucce(
         },
         warnings,
     })
-}
-
-fn group(id: &str, name: &str) -> Result<DirectoryGroup, MappingError> {
-    let mut attributes = Attributes::new();
-    attributes.insert(ATTR_EXTERNAL_GROUP_ID.to_string(), vec![id.to_string()]);
-    Ok(DirectoryGroup {
-        external_id: ext(id, "agent team id")?,
-        name: name.to_string(),
-        attributes,
-    })
-}
-
-fn set(attributes: &mut Attributes, key: &str, value: Option<String>) {
-    if let Some(v) = value.filter(|v| !v.is_empty()) {
-        attributes.insert(key.to_string(), vec![v]);
-    }
 }
 
 fn user(

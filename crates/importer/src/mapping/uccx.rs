@@ -2,9 +2,10 @@
 //!
 //! Pure: no I/O. Membership comes from each resource's own `team`, not from the team list.
 
+use super::{ext, group, set};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use wfm_model::directory::{
-    ATTR_AGENT_ID, ATTR_ALIAS, ATTR_AUTO_AVAILABLE, ATTR_EXTERNAL_GROUP_ID, ATTR_PHONE_EXTENSION,
+    ATTR_AGENT_ID, ATTR_ALIAS, ATTR_AUTO_AVAILABLE, ATTR_PHONE_EXTENSION,
     ATTR_PRIMARY_SUPERVISOR_OF, ATTR_RESOURCE_TYPE, ATTR_SECONDARY_EMAIL,
     ATTR_SECONDARY_SUPERVISOR_OF,
 };
@@ -43,10 +44,6 @@ pub struct Mapped {
     pub snapshot: DirectorySnapshot,
     /// Things the operator should know (kept with the sync run at the hub).
     pub warnings: Vec<String>,
-}
-
-fn ext(value: &str, what: &str) -> Result<ExternalId, MappingError> {
-    ExternalId::new(value).map_err(|e| MappingError::InvalidId(format!("{what}: {e}")))
 }
 
 fn team_key(team: &TeamRef, by_name: &HashMap<&str, &UccxTeam>) -> Option<(String, String)> {
@@ -92,7 +89,10 @@ pub fn map_uccx(
         if !wanted(&team.team_id, &team.name) {
             continue;
         }
-        groups.insert(team.team_id.clone(), group(&team.team_id, &team.name)?);
+        groups.insert(
+            team.team_id.clone(),
+            group(&team.team_id, &team.name, "team id")?,
+        );
     }
     if !filter.is_empty() {
         let known: BTreeSet<&str> = teams
@@ -137,7 +137,7 @@ pub fn map_uccx(
                     "team '{name}' (id {id}) is referenced by user '{}' but not listed by /adminapi/team; created from the reference",
                     r.user_id
                 ));
-                groups.insert(id.clone(), group(id, name)?);
+                groups.insert(id.clone(), group(id, name, "team id")?);
             }
             member_of.insert(ext(id, "team id")?);
         }
@@ -173,22 +173,6 @@ pub fn map_uccx(
         },
         warnings,
     })
-}
-
-fn group(id: &str, name: &str) -> Result<DirectoryGroup, MappingError> {
-    let mut attributes = Attributes::new();
-    attributes.insert(ATTR_EXTERNAL_GROUP_ID.to_string(), vec![id.to_string()]);
-    Ok(DirectoryGroup {
-        external_id: ext(id, "team id")?,
-        name: name.to_string(),
-        attributes,
-    })
-}
-
-fn set(attributes: &mut Attributes, key: &str, value: Option<String>) {
-    if let Some(v) = value.filter(|v| !v.is_empty()) {
-        attributes.insert(key.to_string(), vec![v]);
-    }
 }
 
 fn team_ids(refs: &[TeamRef], by_name: &HashMap<&str, &UccxTeam>) -> Vec<String> {
