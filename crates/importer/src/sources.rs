@@ -163,7 +163,9 @@ impl Source {
             Client::Uccx { uccx, axl } => {
                 // One request at a time per host: UCCX resources, then the UCCX team list while
                 // CUCM (another host) answers for the e-mails of those resources.
+                let started = std::time::Instant::now();
                 let resources = uccx.resources().await?;
+                tracing::info!(source = %self.id, resources = resources.len(), ms = started.elapsed().as_millis() as u64, "read UCCX resources");
                 let ids: Vec<String> = resources.iter().map(|r| r.user_id.clone()).collect();
                 let cucm = async {
                     match axl {
@@ -173,7 +175,7 @@ impl Source {
                 };
                 let (teams, end_users) = tokio::join!(uccx.teams(), cucm);
                 let teams = teams?;
-                tracing::info!(source = %self.id, resources = resources.len(), teams = teams.len(), "read UCCX");
+                tracing::info!(source = %self.id, teams = teams.len(), ms = started.elapsed().as_millis() as u64, "read UCCX teams and CUCM e-mails");
                 let end_users = match end_users? {
                     Some(rows) => {
                         tracing::info!(
