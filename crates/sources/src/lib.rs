@@ -8,6 +8,7 @@ pub mod axl;
 pub mod cloud;
 pub mod cti;
 pub mod error;
+pub mod finesse;
 pub mod graph;
 pub mod http;
 pub mod ucce;
