@@ -18,6 +18,7 @@ pub mod axl;
 pub mod cti;
 pub mod dataset;
 pub mod faults;
+pub mod finesse;
 pub mod graph;
 pub mod oauth;
 pub mod paging;

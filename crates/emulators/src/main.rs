@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use wfm_emulators::axl::{AxlConfig, AxlEmulator};
 use wfm_emulators::cti::{CtiConfig, CtiEmulator, CtiHandle, Scenario};
+use wfm_emulators::finesse::{FinesseConfig, FinesseEmulator};
 use wfm_emulators::ucce::{UcceConfig, UcceEmulator};
 use wfm_emulators::uccx::{UccxConfig, UccxEmulator};
 use wfm_emulators::{DatasetSpec, EmulatorHandle, SharedData};
@@ -37,6 +38,8 @@ enum Cmd {
     Graph(cloud_cli::CloudArgs),
     /// UCCE / PCCE ConfigAPI (`/unifiedconfig/config`).
     Ucce(Common),
+    /// Cisco Finesse REST API (`/finesse/api/ReasonCodes`).
+    Finesse(Common),
     /// Cisco CTI Server (GED-188 over TCP): the real-time agent-state feed.
     Cti(CtiArgs),
 }
@@ -244,6 +247,32 @@ async fn start_ucce(
     Ok(h)
 }
 
+async fn start_finesse(
+    c: &Common,
+    data: SharedData,
+    tls: Option<(String, String)>,
+) -> anyhow::Result<EmulatorHandle> {
+    let defaults = FinesseConfig::default();
+    let cfg = FinesseConfig {
+        username: c.username.clone().unwrap_or(defaults.username.clone()),
+        password: c.password.clone().unwrap_or(defaults.password.clone()),
+        latency: Duration::from_millis(c.latency_ms),
+        tls,
+        bind: Some(SocketAddr::new(c.host, c.port)),
+        ..defaults
+    };
+    let h = FinesseEmulator::spawn(cfg.clone(), data)
+        .await
+        .context("starting the Finesse emulator")?;
+    println!(
+        "Finesse REST API: {}/finesse/api/ReasonCodes?category=ALL  user={} password={}",
+        h.base_url(),
+        cfg.username,
+        cfg.password
+    );
+    Ok(h)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -251,7 +280,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let c = match &cli.cmd {
-        Cmd::Uccx(c) | Cmd::Cucm(c) | Cmd::All(c) | Cmd::Ucce(c) => c.clone(),
+        Cmd::Uccx(c) | Cmd::Cucm(c) | Cmd::All(c) | Cmd::Ucce(c) | Cmd::Finesse(c) => c.clone(),
         Cmd::Webex(a) | Cmd::Zoom(a) | Cmd::Graph(a) => a.common.clone(),
         Cmd::Cti(a) => a.common.clone(),
     };
@@ -278,6 +307,7 @@ async fn main() -> anyhow::Result<()> {
         Cmd::Uccx(_) => handles.push(start_uccx(&c, data, tls).await?),
         Cmd::Cucm(_) => handles.push(start_axl(&c, c.port, data, tls).await?),
         Cmd::Ucce(_) => handles.push(start_ucce(&c, data, tls).await?),
+        Cmd::Finesse(_) => handles.push(start_finesse(&c, data, tls).await?),
         Cmd::Webex(a) => {
             handles.push(cloud_cli::start(cloud_cli::Cloud::Webex, &a, data, tls).await?)
         }
