@@ -1,8 +1,9 @@
 //! Throwaway databases for tests of this crate and of the crates above it (feature `testing`).
 //!
 //! PostgreSQL tests connect to `WFM_TEST_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`), create a fresh database per test and drop it in
-//! [`TestDatabase::finish`], so tests are isolated and may run in parallel.
+//! `postgres://postgres@127.0.0.1:5432/test`), create a fresh database per test and drop it when
+//! the [`TestDatabase`] is dropped (also when the test panics), so tests are isolated and may run
+//! in parallel.
 
 use sqlx::Connection;
 
@@ -72,17 +73,37 @@ impl TestDatabase {
         &self.url
     }
 
-    /// Drops the PostgreSQL database (best effort; the SQLite directory goes with `self`).
+    /// Drops the database now (it is also dropped with `self`); kept for call sites that want
+    /// the clean-up to be visible.
     pub async fn finish(self) {
-        let Some(name) = &self.pg_db else {
+        drop(self);
+    }
+}
+
+async fn drop_database(name: &str) {
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+        let _ = conn.close().await;
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_db.take() else {
             return;
         };
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await;
-            let _ = conn.close().await;
-        }
+        // Drop may run inside a runtime: use a thread with its own small runtime, best effort.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(drop_database(&name));
+            }
+        })
+        .join();
     }
 }
 

@@ -10,12 +10,12 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt as _;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use time::OffsetDateTime;
 use tower::ServiceExt as _;
 use wfm_hub::{app, AppState, ProjectTokens};
 use wfm_model::ProjectId;
+use wfm_store::testing::TestDatabase;
 use wfm_store::Store;
 use wfm_telemetry::Metrics;
 
@@ -29,18 +29,13 @@ pub fn fixed_now() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-enum Guard {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, db: String },
-}
-
 /// A hub router with its state and the storage it owns.
 pub struct TestHub {
     /// The router under test.
     pub router: Router,
     /// Its state.
     pub state: AppState,
-    guard: Guard,
+    _db: TestDatabase,
 }
 
 /// One response, fully read.
@@ -107,30 +102,6 @@ async fn state_for(store: Store, max_body_bytes: usize) -> AppState {
     }
 }
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// The PostgreSQL server URL for tests.
-pub fn postgres_admin_url() -> String {
-    std::env::var("WFM_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-fn with_database(admin_url: &str, db: &str) -> String {
-    let base = admin_url.split('?').next().unwrap_or(admin_url);
-    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
-    match base[authority_start..].find('/') {
-        Some(i) => format!("{}/{db}", &base[..authority_start + i]),
-        None => format!("{base}/{db}"),
-    }
-}
-
-async fn admin_exec(admin_url: &str, sql: &str) -> Result<(), sqlx::Error> {
-    use sqlx::Connection as _;
-    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-    sqlx::raw_sql(sql).execute(&mut conn).await?;
-    conn.close().await
-}
-
 impl TestHub {
     /// A hub over a fresh SQLite file (64 KiB body limit).
     pub async fn sqlite() -> TestHub {
@@ -139,38 +110,21 @@ impl TestHub {
 
     /// A hub over a fresh SQLite file with a given body limit.
     pub async fn sqlite_with_limit(max_body_bytes: usize) -> TestHub {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("hub.sqlite").display());
-        let store = Store::open(&url, 4).await.unwrap();
-        let state = state_for(store, max_body_bytes).await;
-        TestHub {
-            router: app(state.clone()),
-            state,
-            guard: Guard::Sqlite(dir),
-        }
+        Self::over(TestDatabase::sqlite(), max_body_bytes).await
     }
 
     /// A hub over a fresh PostgreSQL database (created now, dropped with the hub).
     pub async fn postgres() -> TestHub {
-        let admin_url = postgres_admin_url();
-        let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000;
-        let db = format!(
-            "wfm_hub_test_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            nanos
-        );
-        if let Err(e) = admin_exec(&admin_url, &format!("CREATE DATABASE {db}")).await {
-            panic!("cannot create a test database on {admin_url} ({e}); is PostgreSQL running? set WFM_TEST_POSTGRES_URL");
-        }
-        let store = Store::open(&with_database(&admin_url, &db), 4)
-            .await
-            .unwrap();
-        let state = state_for(store, 64 * 1024).await;
+        Self::over(TestDatabase::postgres().await, 64 * 1024).await
+    }
+
+    async fn over(db: TestDatabase, max_body_bytes: usize) -> TestHub {
+        let store = Store::open(db.url(), 4).await.unwrap();
+        let state = state_for(store, max_body_bytes).await;
         TestHub {
             router: app(state.clone()),
             state,
-            guard: Guard::Postgres { admin_url, db },
+            _db: db,
         }
     }
 
@@ -238,27 +192,6 @@ impl TestHub {
             users["total"].as_u64().unwrap(),
             runs["total"].as_u64().unwrap(),
         )
-    }
-}
-
-impl Drop for TestHub {
-    fn drop(&mut self) {
-        if let Guard::Postgres { admin_url, db } = &self.guard {
-            let admin_url = admin_url.clone();
-            let sql = format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)");
-            let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                if let Err(e) = rt.block_on(admin_exec(&admin_url, &sql)) {
-                    eprintln!("could not drop test database: {e}");
-                }
-            })
-            .join();
-        }
     }
 }
 

@@ -3,92 +3,43 @@
 
 #![allow(dead_code)]
 
-use sqlx::Connection;
 use std::collections::{BTreeMap, BTreeSet};
 use wfm_model::{
     Attributes, DirectoryGroup, DirectorySnapshot, DirectoryUser, ExternalId, ProjectId, SourceId,
 };
+use wfm_store::testing::TestDatabase;
 use wfm_store::Store;
 
-/// Where PostgreSQL tests connect (an admin connection that may create databases).
-pub fn postgres_admin_url() -> String {
-    std::env::var("WFM_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-/// A store under test and what must be cleaned up afterwards.
+/// A store under test and the throwaway database behind it (dropped with it).
 pub struct TestStore {
     pub store: Store,
-    _dir: Option<tempfile::TempDir>,
-    pg_db: Option<String>,
+    db: TestDatabase,
 }
 
 impl TestStore {
     /// A fresh SQLite store in a temp directory.
     pub async fn sqlite() -> TestStore {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("hub.db").display());
-        let store = Store::open(&url, 4).await.unwrap();
-        TestStore {
-            store,
-            _dir: Some(dir),
-            pg_db: None,
-        }
+        Self::over(TestDatabase::sqlite()).await
     }
 
     /// A fresh PostgreSQL store in its own new database.
     pub async fn postgres() -> TestStore {
-        let admin = postgres_admin_url();
-        let name = format!("wfm_t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.ok();
-        let url = with_database(&admin, &name);
-        let store = Store::open(&url, 4).await.unwrap();
-        TestStore {
-            store,
-            _dir: None,
-            pg_db: Some(name),
-        }
+        Self::over(TestDatabase::postgres().await).await
     }
 
-    /// Closes the pools and drops the PostgreSQL database (best-effort).
+    async fn over(db: TestDatabase) -> TestStore {
+        let store = Store::open(db.url(), 4).await.unwrap();
+        TestStore { store, db }
+    }
+
+    /// Closes the pools, then drops the database.
     pub async fn finish(self) {
         match &self.store {
             Store::Sqlite(pool) => pool.close().await,
             Store::Postgres(pool) => pool.close().await,
         }
-        if let Some(name) = &self.pg_db {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-                conn.close().await.ok();
-            }
-        }
+        self.db.finish().await;
     }
-}
-
-/// Replaces the database name (the path) of a PostgreSQL URL, keeping its query string.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map(|i| i + scheme_end)
-        .unwrap_or(base.len());
-    let mut out = format!("{}/{db}", &base[..host_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
 }
 
 /// Runs one async scenario against both backends: `store_test!(name, |store| async move { … })`.
