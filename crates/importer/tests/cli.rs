@@ -100,3 +100,68 @@ async fn check_names_a_missing_role_and_a_bad_password() {
     assert!(text(&out).contains("nothing was changed"));
     env.finish().await;
 }
+
+#[tokio::test]
+async fn run_syncs_on_schedule_serves_metrics_and_stops_on_sigterm() {
+    let mut env = Env::start(Backend::Sqlite, small_spec()).await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    env.add_config(&format!(
+        "[importer]\nmetrics_bind = \"127.0.0.1:{port}\"\n"
+    ));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfm-importer"))
+        .arg("--config")
+        .arg(&env.importer_toml)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let n = env.data.read().resources.len();
+    let mut synced = false;
+    for _ in 0..100 {
+        if env.users().await.len() == n {
+            synced = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(synced, "the first sync runs at start-up");
+
+    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("wfm_sync_runs_total{source=\"uccx\",result=\"applied\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(
+        "wfm_source_requests_total{source=\"uccx\",endpoint=\"resource\",outcome=\"ok\"}"
+    ));
+    assert!(metrics.contains("wfm_sync_last_success_timestamp_seconds{source=\"uccx\"}"));
+    let health: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["last_result"], "applied", "{health}");
+
+    let pid = child.id().unwrap() as i32;
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits within 10 s of SIGTERM")
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+    env.finish().await;
+}
