@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{get_req, http_server, request};
+use common::{get_req, http_server, request, BIG};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use wfm_faultproxy::{FaultMode, FaultProxy, HttpFault};
