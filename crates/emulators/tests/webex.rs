@@ -1,5 +1,9 @@
 //! Webex Contact Center emulator: token flow, v1 arrays vs v2 envelope, paging, errors, faults.
 
+mod common;
+
+use common::{data, get, Reply};
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -11,16 +15,6 @@ use wfm_emulators::{DatasetSpec, EmulatorHandle, Fault, SharedData};
 
 const STATIC: &str = "wfm-demo-static-token";
 
-fn data(agents: usize) -> SharedData {
-    SharedData::generate(&DatasetSpec {
-        agents,
-        supervisors: 3,
-        teams: 4,
-        skills: 3,
-        ..DatasetSpec::default()
-    })
-}
-
 async fn start(cfg: WebexConfig, d: SharedData) -> EmulatorHandle {
     WebexEmulator::spawn(cfg, d).await.expect("spawn")
 }
@@ -28,37 +22,6 @@ async fn start(cfg: WebexConfig, d: SharedData) -> EmulatorHandle {
 fn users_path(v2: bool) -> String {
     let v = if v2 { "/v2" } else { "" };
     format!("/organization/{DEFAULT_ORG_ID}{v}/user")
-}
-
-struct Reply {
-    status: u16,
-    retry_after: Option<String>,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).expect("JSON body")
-    }
-}
-
-async fn get(h: &EmulatorHandle, path: &str, token: &str) -> Reply {
-    let resp = reqwest::Client::new()
-        .get(format!("{}{path}", h.base_url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("send");
-    let status = resp.status().as_u16();
-    let retry_after = resp
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    Reply {
-        status,
-        retry_after,
-        body: resp.text().await.expect("body"),
-    }
 }
 
 async fn token_with(h: &EmulatorHandle, form: &str) -> (u16, Value) {

@@ -1,5 +1,9 @@
 //! Zoom emulator: token flow, next_page_token paging, groups and members, errors, faults.
 
+mod common;
+
+use common::{data, get};
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -10,49 +14,8 @@ use wfm_emulators::{DatasetSpec, EmulatorHandle, Fault, SharedData};
 
 const STATIC: &str = "wfm-demo-static-token";
 
-fn data(agents: usize) -> SharedData {
-    SharedData::generate(&DatasetSpec {
-        agents,
-        supervisors: 3,
-        teams: 4,
-        skills: 3,
-        ..DatasetSpec::default()
-    })
-}
-
 async fn start(cfg: ZoomConfig, d: SharedData) -> EmulatorHandle {
     ZoomEmulator::spawn(cfg, d).await.expect("spawn")
-}
-
-struct Reply {
-    status: u16,
-    retry_after: Option<String>,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).expect("JSON body")
-    }
-}
-
-async fn get(h: &EmulatorHandle, path: &str, token: &str) -> Reply {
-    let resp = reqwest::Client::new()
-        .get(format!("{}{path}", h.base_url()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("send");
-    let status = resp.status().as_u16();
-    let retry_after = resp
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    Reply {
-        status,
-        retry_after,
-        body: resp.text().await.expect("body"),
-    }
 }
 
 async fn token(h: &EmulatorHandle) -> String {
