@@ -22,6 +22,29 @@ mod test_support;
 
 pub use error::SourceError;
 
+/// Everything one paged listing returned (UCCE, Webex CC, Zoom, Graph).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchReport<T> {
+    /// The records, de-duplicated by id, in server order.
+    pub items: Vec<T>,
+    /// What the operator should know about how they were read (duplicates dropped, a server
+    /// that ignores the page size, a total that moved); no secrets.
+    pub warnings: Vec<String>,
+    /// HTTP requests sent for the listing, retries included (token requests not).
+    pub requests: u32,
+}
+
+impl<T> FetchReport<T> {
+    /// An empty report.
+    pub fn empty() -> Self {
+        FetchReport {
+            items: Vec::new(),
+            warnings: Vec::new(),
+            requests: 0,
+        }
+    }
+}
+
 use std::time::Duration;
 
 /// Result of a read-only health check against an upstream API (used by `wfm-importer check`).

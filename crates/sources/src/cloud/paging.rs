@@ -3,29 +3,8 @@
 //! caller never sees a partial result.
 
 use crate::error::SourceError;
+pub use crate::FetchReport;
 use std::collections::HashSet;
-
-/// Everything one listing returned.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FetchReport<T> {
-    /// The records, de-duplicated by id, in the order first seen.
-    pub items: Vec<T>,
-    /// Things the operator should know (duplicates dropped, …).
-    pub warnings: Vec<String>,
-    /// HTTP requests sent (retries included, token requests not).
-    pub requests: u32,
-}
-
-impl<T> FetchReport<T> {
-    /// An empty report.
-    pub fn empty() -> Self {
-        FetchReport {
-            items: Vec::new(),
-            warnings: Vec::new(),
-            requests: 0,
-        }
-    }
-}
 
 /// Collects the pages of one listing. Call [`PageCollector::visit`] with each cursor (URL or
 /// token) before fetching it, [`PageCollector::add_page`] with what it returned, then

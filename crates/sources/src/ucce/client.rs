@@ -8,23 +8,15 @@ use super::decode::{
 };
 use crate::error::SourceError;
 use crate::http::{build_client, classify_transport, read_body_limited, with_retries, HttpOptions};
+use crate::FetchReport;
 use crate::HealthReport;
 use futures::{StreamExt, TryStreamExt};
 use reqwest::header::ACCEPT;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use wfm_telemetry::{Metrics, RequestOutcome};
-
-/// Records of one listing plus what the operator should know about how they were read
-/// (duplicates dropped, a server that ignores the page size, a total that moved).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FetchReport<T> {
-    /// Every record, in server order, each id once.
-    pub items: Vec<T>,
-    /// Human-readable warnings (no secrets); empty when the listing was clean.
-    pub warnings: Vec<String>,
-}
 
 /// A listed record with a stable id, used to drop duplicates across pages.
 trait Keyed {
@@ -57,6 +49,25 @@ struct Endpoint<T> {
     label: &'static str,
     kind: &'static str,
     decode: PageDecoder<T>,
+    /// Requests sent for this listing so far (every attempt).
+    requests: AtomicU32,
+}
+
+impl<T> Endpoint<T> {
+    fn new(
+        path: &'static str,
+        label: &'static str,
+        kind: &'static str,
+        decode: PageDecoder<T>,
+    ) -> Self {
+        Endpoint {
+            path,
+            label,
+            kind,
+            decode,
+            requests: AtomicU32::new(0),
+        }
+    }
 }
 
 /// One fetched page: the `startIndex` asked for, its page info and records.
@@ -122,12 +133,12 @@ impl UcceClient {
 
     /// Every agent, with the warnings of the listing.
     pub async fn agents_report(&self) -> Result<FetchReport<UcceAgent>, SourceError> {
-        self.list(&Endpoint {
-            path: AGENT_ENDPOINT,
-            label: "agent",
-            kind: "agent",
-            decode: decode_agents_page,
-        })
+        self.list(&Endpoint::new(
+            AGENT_ENDPOINT,
+            "agent",
+            "agent",
+            decode_agents_page,
+        ))
         .await
     }
 
@@ -148,12 +159,12 @@ impl UcceClient {
 
     /// Every skill group, with the warnings of the listing.
     pub async fn skill_groups_report(&self) -> Result<FetchReport<UcceSkillGroup>, SourceError> {
-        self.list(&Endpoint {
-            path: SKILL_GROUP_ENDPOINT,
-            label: "skillgroup",
-            kind: "skill group",
-            decode: decode_skill_groups_page,
-        })
+        self.list(&Endpoint::new(
+            SKILL_GROUP_ENDPOINT,
+            "skillgroup",
+            "skill group",
+            decode_skill_groups_page,
+        ))
         .await
     }
 
@@ -192,7 +203,11 @@ impl UcceClient {
                     for w in &warnings {
                         tracing::warn!(target: "wfm_sources", source = %self.settings.source_id, "{w}");
                     }
-                    return Ok(FetchReport { items, warnings });
+                    return Ok(FetchReport {
+                        items,
+                        warnings,
+                        requests: ep.requests.load(Ordering::Relaxed),
+                    });
                 }
                 Pass::TotalChanged { from, to } => {
                     push_unique(
@@ -383,6 +398,7 @@ impl UcceClient {
         let url = url.as_str();
         let (info, items) = with_retries(&self.settings.retry, &what, |attempt| async move {
             let last = attempt >= self.settings.retry.retries;
+            ep.requests.fetch_add(1, Ordering::Relaxed);
             let result = self.attempt(url, ep.decode, last).await;
             let source = self.settings.source_id.as_str();
             match &result {
@@ -517,12 +533,12 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
 }
 
 fn teams_endpoint() -> Endpoint<UcceTeam> {
-    Endpoint {
-        path: AGENT_TEAM_ENDPOINT,
-        label: "agentteam",
-        kind: "agent team",
-        decode: decode_teams_page,
-    }
+    Endpoint::new(
+        AGENT_TEAM_ENDPOINT,
+        "agentteam",
+        "agent team",
+        decode_teams_page,
+    )
 }
 
 fn empty_page<T>(ep: &Endpoint<T>, start: u64, number: u64, total: u64) -> SourceError {

@@ -11,7 +11,8 @@ mod decode;
 #[cfg(test)]
 mod tests;
 
-pub use client::{FetchReport, UcceClient, MAX_RETRY_AFTER};
+pub use crate::FetchReport;
+pub use client::{UcceClient, MAX_RETRY_AFTER};
 pub use config::{
     UcceSettings, AGENT_ENDPOINT, AGENT_TEAM_ENDPOINT, MAX_PAGE_SIZE, SKILL_GROUP_ENDPOINT,
 };

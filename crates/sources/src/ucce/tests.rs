@@ -547,6 +547,20 @@ async fn transient_503_and_429_are_retried_and_the_listing_completes() {
 }
 
 #[tokio::test]
+async fn the_report_counts_every_request_of_the_listing_retries_included() {
+    let inner = honest(250);
+    let srv = serve(move |n, req| match n {
+        1 => status(503, "busy"),
+        _ => inner(n, req),
+    })
+    .await;
+    let report = client(srv.addr.port()).agents_report().await.unwrap();
+    assert_eq!(report.items.len(), 250);
+    assert_eq!(report.requests as usize, srv.count(), "3 pages + 1 retry");
+    assert_eq!(report.requests, 4);
+}
+
+#[tokio::test]
 async fn a_server_that_ignores_the_page_size_is_paged_by_what_it_returns() {
     let srv = serve(|_, req| {
         let start = req.start();
