@@ -6,6 +6,8 @@
 //! characters, normally a UUID). The hub applies a key at most once per project and answers a
 //! repeated key with the stored response and the header `Idempotent-Replay: true`.
 
+pub mod intervals;
+
 use serde::{Deserialize, Serialize};
 use wfm_model::{Attributes, DirectorySnapshot};
 use wfm_sync::{GroupChange, PlanSummary, UserChange};
@@ -41,6 +43,15 @@ pub mod routes {
     pub const PEOPLE_CONFLICTS: &str = "/api/v1/people/conflicts";
     /// `GET`: who am I (project of the token); used by `wfm-importer check`.
     pub const WHOAMI: &str = "/api/v1/whoami";
+    /// `POST`: replace one source's intervals in a window ([`super::intervals::IntervalBatch`]).
+    /// `GET`: query intervals ([`super::intervals::IntervalQuery`]).
+    pub const INTERVALS: &str = "/api/v1/intervals";
+    /// `GET`: the same query as CSV (`text/csv`).
+    pub const INTERVALS_CSV: &str = "/api/v1/intervals.csv";
+    /// `GET`: ranges no batch covered (`?source=&from=&to=`).
+    pub const INTERVALS_MISSING: &str = "/api/v1/intervals/missing";
+    /// `GET`: queues discovered from the interval data.
+    pub const QUEUES: &str = "/api/v1/queues";
     /// `GET`: liveness, no auth.
     pub const HEALTH: &str = "/healthz";
     /// `GET`: Prometheus metrics, no auth.
