@@ -1,6 +1,7 @@
 //! `importer.toml`: what `wfm-importer` pulls from, where it pushes to, and how it syncs.
 
 use crate::cloud::{CloudConfig, UcceConfig};
+use crate::history::HistoryConfig;
 use crate::hub::LogConfig;
 use crate::{issue, ConfigIssue, Secret};
 use serde::Deserialize;
@@ -39,6 +40,9 @@ pub struct ImporterConfig {
     /// Microsoft Graph (Teams) sources (`[[graph]]`).
     #[serde(default)]
     pub graph: Vec<CloudConfig>,
+    /// Reporting databases for queue statistics (`[[history]]`).
+    #[serde(default)]
+    pub history: Vec<HistoryConfig>,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
@@ -324,6 +328,11 @@ impl ImporterConfig {
                 ids.push((c.source_id.to_string(), format!("{path}.source_id")));
             }
         }
+        for (i, h) in self.history.iter().enumerate() {
+            let path = format!("history[{i}]");
+            h.validate(&path, &mut issues);
+            ids.push((h.source_id.to_string(), format!("{path}.source_id")));
+        }
         let mut seen = std::collections::HashSet::new();
         for (id, path) in &ids {
             if !seen.insert(id.clone()) {
@@ -336,7 +345,7 @@ impl ImporterConfig {
         if ids.is_empty() {
             issues.push(issue(
                 "",
-                "no source is configured: add a [uccx], [[ucce]], [[webex]], [[zoom]] or [[graph]] table",
+                "no source is configured: add a [uccx], [[ucce]], [[webex]], [[zoom]], [[graph]] or [[history]] table",
             ));
         }
         match &self.uccx {

@@ -6,12 +6,14 @@
 //! any runtime; it reads only the config file itself, environment variables and secret files.
 
 pub mod cloud;
+pub mod history;
 pub mod hub;
 pub mod importer;
 mod load;
 mod secret;
 
 pub use cloud::{CloudConfig, OAuthConfig, UcceConfig};
+pub use history::{BadRowPolicy, HistoryConfig, HistoryDialect};
 pub use hub::{
     HubConfig, HubServerConfig, LogConfig, LogFormat, MatchPeopleBy, ProjectConfig, StorageConfig,
 };

@@ -277,3 +277,69 @@ fn the_example_multi_source_config_parses() {
     assert_eq!(cfg.webex.len(), 1);
     assert_eq!(cfg.ucce[1].password.expose(), "x");
 }
+
+#[test]
+fn history_sources_are_validated_with_their_paths() {
+    let text = r#"
+[hub]
+url = "https://hub.example.com:8443"
+project = "acme"
+token = "t"
+
+[[history]]
+source_id = "uccx-hr"
+dialect = "uccx"
+dsn = "UCCX_HR"
+connection_string = "Driver={x};"
+time_zone = "Mars/Olympus"
+interval_minutes = 20
+lookback = "30d"
+
+[[history]]
+source_id = "uccx-hr"
+dialect = "ucce"
+sqlite_path = "x.db"
+time_zone = "UTC"
+"#;
+    let err = parse_importer(text, "importer.toml", &env_of(&[])).unwrap_err();
+    let shown = err.to_string();
+    for expected in [
+        "history[0]: set exactly one of dsn, connection_string",
+        "history[0].time_zone: 'Mars/Olympus' is not an IANA time zone",
+        "history[0].interval_minutes: must be 15 or 30",
+        "history[0].lookback: is longer than 7 days",
+        "history[1].source_id: source id 'uccx-hr' is used twice",
+    ] {
+        assert!(shown.contains(expected), "missing {expected:?} in {shown}");
+    }
+    let wrong = text.replace("\"ucce\"", "\"oracle\"");
+    let err = parse_importer(&wrong, "importer.toml", &env_of(&[])).unwrap_err();
+    assert!(err.to_string().contains("unknown variant `oracle`, expected `uccx` or `ucce`"));
+}
+
+#[test]
+fn a_history_source_builds_its_odbc_string_with_credentials() {
+    let text = r#"
+[hub]
+url = "https://hub.example.com:8443"
+project = "acme"
+token = "t"
+
+[[history]]
+source_id = "uccx-hr"
+dialect = "uccx"
+connection_string = "Driver={IBM INFORMIX ODBC DRIVER};Host=uccx1;Database=db_cra"
+username = "uccxhruser"
+password = "${HR_PASSWORD}"
+time_zone = "America/Chicago"
+"#;
+    let cfg = parse_importer(text, "importer.toml", &env_of(&[("HR_PASSWORD", "p;w")])).unwrap();
+    let h = &cfg.history[0];
+    assert_eq!(
+        h.odbc_connection_string().unwrap(),
+        "Driver={IBM INFORMIX ODBC DRIVER};Host=uccx1;Database=db_cra;UID=uccxhruser;PWD={p;w};"
+    );
+    assert_eq!(h.lookback, std::time::Duration::from_secs(7200));
+    assert_eq!(h.interval_minutes, 15);
+    assert!(!format!("{h:?}").contains("p;w"), "password leaked into Debug");
+}
