@@ -10,6 +10,7 @@ pub mod cti;
 pub mod error;
 pub mod finesse;
 pub mod graph;
+pub mod history;
 pub mod http;
 pub mod ucce;
 pub mod uccx;

@@ -1,0 +1,110 @@
+//! The SQL the reader runs: one text for every backend (PostgreSQL, SQLite, Informix, SQL
+//! Server). Lower-case unquoted names, `?` parameters, ANSI joins, a derived table, no
+//! backend-specific functions; window bounds are always bound parameters.
+
+use super::Dialect;
+
+/// UCCX `db_cra` tables the reader needs.
+pub const UCCX_TABLES: [&str; 4] = [
+    "contactcalldetail",
+    "contactqueuedetail",
+    "agentconnectiondetail",
+    "contactservicequeue",
+];
+
+/// UCCE HDS tables the reader needs.
+pub const UCCE_TABLES: [&str; 2] = ["call_type", "call_type_interval"];
+
+/// The tables of `dialect`.
+pub fn tables(dialect: Dialect) -> &'static [&'static str] {
+    match dialect {
+        Dialect::Uccx => &UCCX_TABLES,
+        Dialect::Ucce => &UCCE_TABLES,
+    }
+}
+
+/// A statement that returns no row but fails when `table` or one of the columns read from it is
+/// missing (used by `check`).
+pub fn probe(table: &str) -> String {
+    let columns = match table {
+        "contactcalldetail" => {
+            "sessionid, sessionseqnum, nodeid, profileid, enddatetime, contactdisposition"
+        }
+        "contactqueuedetail" => {
+            "sessionid, sessionseqnum, nodeid, profileid, qindex, targetid, targettype, \
+             startdatetime, disposition, queuetime"
+        }
+        "agentconnectiondetail" => {
+            "sessionid, sessionseqnum, nodeid, profileid, qindex, startdatetime, talktime, \
+             holdtime, worktime"
+        }
+        "contactservicequeue" => QUEUES_UCCX_COLUMNS,
+        "call_type" => QUEUES_UCCE_COLUMNS,
+        "call_type_interval" => INTERVAL_COLUMNS_BASE,
+        _ => "1",
+    };
+    format!("SELECT {columns} FROM {table} WHERE 1 = 0")
+}
+
+const QUEUES_UCCX_COLUMNS: &str = "recordid, contactservicequeueid, csqname, servicelevel, active";
+const QUEUES_UCCE_COLUMNS: &str = "calltypeid, enterprisename";
+
+/// UCCX queues: every `contactservicequeue` row (one per configuration version).
+pub const QUEUES_UCCX: &str = "SELECT recordid, contactservicequeueid, csqname, servicelevel, \
+     active FROM contactservicequeue ORDER BY recordid";
+
+/// UCCE queues: every `call_type` row.
+pub const QUEUES_UCCE: &str =
+    "SELECT calltypeid, enterprisename FROM call_type ORDER BY calltypeid";
+
+/// UCCX queue visits. Parameters: (1) lower bound for `agentconnectiondetail.startdatetime`
+/// (the window start minus [`ACD_SLACK_MS`]: an agent connection starts after its queue entry,
+/// the bound only lets the server skip old rows), (2) window start, (3) window end (exclusive),
+/// all UTC.
+///
+/// Result columns, in order: sessionid, sessionseqnum, targetid, CSQ recordid (NULL = no CSQ row
+/// matched), contactservicequeueid, CQD startdatetime, CCD enddatetime, CQD disposition,
+/// CCD contactdisposition, queuetime, Σ talktime, Σ holdtime, Σ worktime.
+pub const QUEUE_VISITS: &str = "SELECT cqd.sessionid, cqd.sessionseqnum, cqd.targetid, \
+     csq.recordid, csq.contactservicequeueid, cqd.startdatetime, ccd.enddatetime, \
+     cqd.disposition, ccd.contactdisposition, cqd.queuetime, \
+     acd.talktime, acd.holdtime, acd.worktime \
+     FROM contactqueuedetail cqd \
+     LEFT JOIN contactcalldetail ccd \
+     ON ccd.sessionid = cqd.sessionid AND ccd.sessionseqnum = cqd.sessionseqnum \
+     AND ccd.nodeid = cqd.nodeid AND ccd.profileid = cqd.profileid \
+     LEFT JOIN contactservicequeue csq ON csq.recordid = cqd.targetid \
+     LEFT JOIN (SELECT sessionid, sessionseqnum, nodeid, profileid, qindex, \
+     SUM(talktime) AS talktime, SUM(holdtime) AS holdtime, SUM(worktime) AS worktime \
+     FROM agentconnectiondetail WHERE startdatetime >= ? \
+     GROUP BY sessionid, sessionseqnum, nodeid, profileid, qindex) acd \
+     ON acd.sessionid = cqd.sessionid AND acd.sessionseqnum = cqd.sessionseqnum \
+     AND acd.nodeid = cqd.nodeid AND acd.profileid = cqd.profileid AND acd.qindex = cqd.qindex \
+     WHERE cqd.targettype = 0 AND cqd.startdatetime >= ? AND cqd.startdatetime < ? \
+     ORDER BY cqd.startdatetime, cqd.sessionid, cqd.sessionseqnum";
+
+/// How far before the window start agent connections are read (1 hour).
+pub const ACD_SLACK_MS: i64 = 3_600_000;
+
+const INTERVAL_COLUMNS_BASE: &str = "calltypeid, datetime, timezone, callsoffered, callshandled, \
+     totalcallsaband, servicelevelcalls, servicelevelcallsoffered, servicelevelaband, \
+     answerwaittime, handletime, talktime, holdtime";
+
+/// UCCE call-type intervals. Parameters: local `datetime` lower and upper bound (the UTC window
+/// widened by [`UCCE_LOCAL_SLACK_MS`] on each side; the exact UTC window is applied after the
+/// per-row time-zone conversion).
+pub fn call_type_intervals(with_dequeued: bool) -> String {
+    let dequeued = if with_dequeued {
+        "routercallsdequeued"
+    } else {
+        "NULL"
+    };
+    format!(
+        "SELECT {INTERVAL_COLUMNS_BASE}, {dequeued} FROM call_type_interval \
+         WHERE datetime >= ? AND datetime < ? ORDER BY datetime, calltypeid"
+    )
+}
+
+/// Widening of the UCCE window in local time: 15 hours covers every UTC offset in use
+/// (UTC-12 .. UTC+14).
+pub const UCCE_LOCAL_SLACK_MS: i64 = 15 * 3_600_000;
