@@ -74,6 +74,8 @@ pub(crate) enum Val {
     O(Option<String>),
     /// Integer.
     I(i32),
+    /// 64-bit integer (interval figures, epoch milliseconds).
+    L(i64),
     /// Boolean.
     B(bool),
 }
@@ -83,6 +85,7 @@ pub(crate) enum Col {
     Text(Vec<String>),
     OptText(Vec<Option<String>>),
     Int(Vec<i32>),
+    Big(Vec<i64>),
     Bool(Vec<bool>),
 }
 
@@ -136,6 +139,7 @@ impl Batch {
                     Val::T(_) => Col::Text(Vec::new()),
                     Val::O(_) => Col::OptText(Vec::new()),
                     Val::I(_) => Col::Int(Vec::new()),
+                    Val::L(_) => Col::Big(Vec::new()),
                     Val::B(_) => Col::Bool(Vec::new()),
                 })
                 .collect();
@@ -145,6 +149,7 @@ impl Batch {
                 (Col::Text(c), Val::T(v)) => c.push(v),
                 (Col::OptText(c), Val::O(v)) => c.push(v),
                 (Col::Int(c), Val::I(v)) => c.push(v),
+                (Col::Big(c), Val::L(v)) => c.push(v),
                 (Col::Bool(c), Val::B(v)) => c.push(v),
                 _ => {
                     return Err(StoreError::corrupt(format!(

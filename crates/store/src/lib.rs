@@ -11,6 +11,7 @@
 
 mod common;
 mod error;
+mod intervals;
 mod people;
 mod postgres;
 mod sqlite;
@@ -18,10 +19,14 @@ mod sqlite;
 pub mod testing;
 
 pub use error::StoreError;
+pub use intervals::{to_ms, validate_interval_batch, NewestInterval, INTERVAL_LENGTHS};
 
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 use wfm_model::ProjectId;
+use wfm_protocol::intervals::{
+    IntervalBatch, IntervalBatchResponse, IntervalView, QueueView, TimeRange,
+};
 use wfm_protocol::{
     GroupDetail, GroupQuery, GroupView, ObjectChange, Page, SyncRequest, SyncRun, UserQuery,
     UserView,
@@ -74,6 +79,18 @@ impl SyncOutcome {
     pub fn is_replay(&self) -> bool {
         matches!(self, SyncOutcome::Replay { .. })
     }
+}
+
+/// What [`Store::apply_interval_batch`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntervalOutcome {
+    /// The batch was applied now.
+    Applied(IntervalBatchResponse),
+    /// The idempotency key was seen before with the same request: the stored answer.
+    Replay(IntervalBatchResponse),
+    /// The batch breaks a rule of the replace-a-window contract; nothing was stored (not even
+    /// the idempotency key). One human-readable problem per entry.
+    Rejected(Vec<String>),
 }
 
 /// Calls the same-named function of the active backend.
@@ -241,5 +258,82 @@ impl Store {
         limit: u64,
     ) -> Result<Option<Page<ObjectChange>>, StoreError> {
         dispatch!(self, run_changes(project, id, offset, limit))
+    }
+
+    /// Applies one [`IntervalBatch`] (the replace-a-window rule, see
+    /// [`wfm_protocol::intervals`]) in one transaction.
+    ///
+    /// Validates the batch ([`validate_interval_batch`], then the interval length of every
+    /// queue against what the store holds): a broken rule answers
+    /// [`IntervalOutcome::Rejected`] and stores nothing. Otherwise looks up the idempotency key
+    /// (same key and `request_hash`: [`IntervalOutcome::Replay`]; other hash:
+    /// [`StoreError::IdempotencyConflict`]); serialises batches of the same (project, source);
+    /// deletes the source's rows in the window that the batch no longer has; inserts new rows
+    /// (version 0), rewrites changed rows (version + 1) and leaves identical rows alone;
+    /// creates new queues and updates changed names and time zones; merges the window into the
+    /// source's coverage; stores the answer under the key; commits.
+    ///
+    /// Errors roll everything back: [`StoreError::UnknownProject`], [`StoreError::Database`]
+    /// (retriable when transient), [`StoreError::Corrupt`].
+    pub async fn apply_interval_batch(
+        &self,
+        project: &ProjectId,
+        batch: &IntervalBatch,
+        idempotency_key: &str,
+        request_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<IntervalOutcome, StoreError> {
+        dispatch!(
+            self,
+            apply_interval_batch(project, batch, idempotency_key, request_hash, now)
+        )
+    }
+
+    /// The project's intervals starting in `range` (of one source and/or some queue ids when
+    /// given), ordered by (start, source, queue); `local_start` is left empty.
+    pub async fn query_intervals(
+        &self,
+        project: &ProjectId,
+        source: Option<&str>,
+        queues: Option<&[String]>,
+        range: TimeRange,
+    ) -> Result<Vec<IntervalView>, StoreError> {
+        let (from, to) = (to_ms(range.from), to_ms(range.to));
+        dispatch!(self, query_intervals(project, source, queues, from, to))
+    }
+
+    /// Every queue of the project, ordered by (source, id), with its newest stored interval.
+    pub async fn queues(&self, project: &ProjectId) -> Result<Vec<QueueView>, StoreError> {
+        dispatch!(self, queues(project))
+    }
+
+    /// The maximal parts of `range`, in order, that no accepted batch of `source` covered.
+    pub async fn missing_ranges(
+        &self,
+        project: &ProjectId,
+        source: &str,
+        range: TimeRange,
+    ) -> Result<Vec<TimeRange>, StoreError> {
+        let (from, to) = (to_ms(range.from), to_ms(range.to));
+        dispatch!(self, missing_ranges(project, source, from, to))
+    }
+
+    /// The newest stored interval of every queue that has one (for the freshness metric).
+    pub async fn newest_intervals(
+        &self,
+        project: &ProjectId,
+    ) -> Result<Vec<NewestInterval>, StoreError> {
+        let queues = self.queues(project).await?;
+        Ok(queues
+            .into_iter()
+            .filter_map(|q| {
+                q.newest_interval.map(|start| NewestInterval {
+                    source: q.source,
+                    queue: q.id,
+                    start,
+                    interval_minutes: q.interval_minutes,
+                })
+            })
+            .collect())
     }
 }

@@ -3,14 +3,20 @@
 
 use crate::common::*;
 use crate::error::StoreError;
+use crate::intervals::*;
+use crate::IntervalOutcome;
 use crate::SyncOutcome;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::Row as _;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 use std::time::Duration;
 use time::OffsetDateTime;
 use wfm_model::{ExternalId, ProjectId};
+use wfm_protocol::intervals::{
+    IntervalBatch, IntervalBatchResponse, IntervalFigures, IntervalView, QueueView, TimeRange,
+};
 use wfm_protocol::{
     GroupDetail, GroupQuery, GroupView, ObjectChange, Page, RunResult, SyncRequest, SyncResponse,
     SyncRun, UserQuery, UserView, SYNC_RESPONSE_CHANGES,
@@ -87,6 +93,7 @@ fn unnest_args(batch: &Batch) -> String {
             let ty = match col {
                 Col::Text(_) | Col::OptText(_) => "text[]",
                 Col::Int(_) => "int4[]",
+                Col::Big(_) => "int8[]",
                 Col::Bool(_) => "bool[]",
             };
             format!("${}::{ty}", i + 1)
@@ -106,6 +113,7 @@ async fn run_chunks(conn: &mut Conn, batch: &Batch, sql: &str) -> Result<(), Sto
                 Col::Text(v) => query.bind(&v[start..end]),
                 Col::OptText(v) => query.bind(&v[start..end]),
                 Col::Int(v) => query.bind(&v[start..end]),
+                Col::Big(v) => query.bind(&v[start..end]),
                 Col::Bool(v) => query.bind(&v[start..end]),
             };
         }
@@ -192,6 +200,9 @@ fn copy_row(buf: &mut Vec<u8>, batch: &Batch, row: usize) {
             Col::Int(v) => {
                 let _ = std::io::Write::write_fmt(buf, format_args!("{}", v[row]));
             }
+            Col::Big(v) => {
+                let _ = std::io::Write::write_fmt(buf, format_args!("{}", v[row]));
+            }
             Col::Bool(v) => buf.push(if v[row] { b't' } else { b'f' }),
         }
     }
@@ -241,6 +252,31 @@ async fn update_batch(conn: &mut Conn, batch: &Batch) -> Result<(), StoreError> 
 
 include!("shared/reads.rs");
 include!("shared/sync.rs");
+include!("shared/intervals.rs");
+
+/// Deletes the intervals of one source with the given (queue, start) keys.
+async fn delete_interval_keys(
+    conn: &mut Conn,
+    project: &str,
+    source: &str,
+    keys: &[(String, i64)],
+) -> Result<(), StoreError> {
+    for chunk in keys.chunks(ROW_CHUNK) {
+        let queues: Vec<&str> = chunk.iter().map(|(q, _)| q.as_str()).collect();
+        let starts: Vec<i64> = chunk.iter().map(|(_, s)| *s).collect();
+        sqlx::query(
+            "DELETE FROM intervals WHERE project_id = $1 AND source = $2 \
+             AND (queue_id, start_ms) IN (SELECT * FROM UNNEST($3::text[], $4::int8[]))",
+        )
+        .bind(project)
+        .bind(source)
+        .bind(&queues)
+        .bind(&starts)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod copy_tests {

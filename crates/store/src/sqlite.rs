@@ -4,8 +4,11 @@
 
 use crate::common::*;
 use crate::error::StoreError;
+use crate::intervals::*;
+use crate::IntervalOutcome;
 use crate::SyncOutcome;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row as _;
 use sqlx::{SqliteConnection, SqlitePool};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -13,6 +16,9 @@ use std::str::FromStr;
 use std::time::Duration;
 use time::OffsetDateTime;
 use wfm_model::{ExternalId, ProjectId};
+use wfm_protocol::intervals::{
+    IntervalBatch, IntervalBatchResponse, IntervalFigures, IntervalView, QueueView, TimeRange,
+};
 use wfm_protocol::{
     GroupDetail, GroupQuery, GroupView, ObjectChange, Page, RunResult, SyncRequest, SyncResponse,
     SyncRun, UserQuery, UserView, SYNC_RESPONSE_CHANGES,
@@ -102,6 +108,9 @@ fn batch_json(batch: &Batch, range: std::ops::Range<usize>) -> Result<String, St
                 Col::Int(v) => {
                     let _ = write!(out, "{}", v[row]);
                 }
+                Col::Big(v) => {
+                    let _ = write!(out, "{}", v[row]);
+                }
                 Col::Bool(v) => out.push_str(if v[row] { "1" } else { "0" }),
             }
         }
@@ -161,6 +170,7 @@ async fn insert_batch(conn: &mut Conn, batch: &Batch) -> Result<(), StoreError> 
                     Col::Text(v) => query.bind(v[row].as_str()),
                     Col::OptText(v) => query.bind(v[row].as_deref()),
                     Col::Int(v) => query.bind(v[row]),
+                    Col::Big(v) => query.bind(v[row]),
                     Col::Bool(v) => query.bind(v[row]),
                 };
             }
@@ -206,6 +216,28 @@ async fn update_batch(conn: &mut Conn, batch: &Batch) -> Result<(), StoreError> 
 
 include!("shared/reads.rs");
 include!("shared/sync.rs");
+include!("shared/intervals.rs");
+
+/// Deletes the intervals of one source with the given (queue, start) keys.
+async fn delete_interval_keys(
+    conn: &mut Conn,
+    project: &str,
+    source: &str,
+    keys: &[(String, i64)],
+) -> Result<(), StoreError> {
+    for chunk in keys.chunks(ROW_CHUNK) {
+        sqlx::query(
+            "DELETE FROM intervals WHERE project_id = $1 AND source = $2 \
+             AND (queue_id, start_ms) IN (SELECT value ->> 0, value ->> 1 FROM json_each($3))",
+        )
+        .bind(project)
+        .bind(source)
+        .bind(serde_json::to_string(chunk)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod load_tests {
