@@ -158,10 +158,18 @@ impl HistoryConfig {
             ));
         }
         if self.poll_interval < Duration::from_secs(10) {
-            issues.push(issue(format!("{path}.poll_interval"), "must be at least 10s"));
+            issues.push(issue(
+                format!("{path}.poll_interval"),
+                "must be at least 10s",
+            ));
         }
         let interval = Duration::from_secs(u64::from(self.interval_minutes) * 60);
-        if self.chunk < interval || self.chunk.as_secs() % interval.as_secs().max(1) != 0 {
+        if self.chunk < interval
+            || !self
+                .chunk
+                .as_secs()
+                .is_multiple_of(interval.as_secs().max(1))
+        {
             issues.push(issue(
                 format!("{path}.chunk"),
                 format!(

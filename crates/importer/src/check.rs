@@ -30,8 +30,40 @@ pub async fn check_all(config: &ImporterConfig, metrics: &Metrics) -> Vec<CheckL
             }
         }
     }
+    for h in &config.history {
+        lines.push(check_history(config, h, metrics).await);
+    }
     lines.push(check_hub(config).await);
     lines
+}
+
+async fn check_history(
+    config: &ImporterConfig,
+    h: &wfm_config::HistoryConfig,
+    metrics: &Metrics,
+) -> CheckLine {
+    let component = format!(
+        "history '{}' ({:?} reporting database)",
+        h.source_id, h.dialect
+    );
+    let hub = match HubClient::new(&config.hub) {
+        Err(e) => return fail(component, e.to_string()),
+        Ok(hub) => hub,
+    };
+    let job =
+        crate::history::HistoryJob::new(h.clone(), hub, &config.importer.data_dir, metrics.clone());
+    let started = Instant::now();
+    match job.check().await {
+        Err(e) => fail(component, e.to_string()),
+        Ok(tables) => pass(
+            component,
+            format!(
+                "connected, tables {} found ({} ms)",
+                tables.join(", "),
+                started.elapsed().as_millis()
+            ),
+        ),
+    }
 }
 
 async fn check_hub(config: &ImporterConfig) -> CheckLine {

@@ -5,7 +5,11 @@ use crate::error::HubError;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
+use time::OffsetDateTime;
 use wfm_config::{HubClientConfig, Secret};
+use wfm_protocol::intervals::{
+    IntervalBatch, IntervalBatchResponse, IntervalsResponse, MissingResponse, QueueView,
+};
 use wfm_protocol::{
     routes, ErrorBody, ObjectChange, Page, SyncRequest, SyncResponse, WhoAmI,
     IDEMPOTENCY_KEY_HEADER,
@@ -120,10 +124,83 @@ impl HubClient {
 
     /// `POST /api/v1/directory/sync` with an idempotency key, retried on transient failures.
     pub async fn sync(&self, req: &SyncRequest, key: &str) -> Result<SyncAnswer, HubError> {
+        self.post(
+            routes::DIRECTORY_SYNC,
+            req,
+            key,
+            |status, bytes| match status {
+                StatusCode::OK => Some(decode(bytes).map(SyncAnswer::Done)),
+                StatusCode::CONFLICT => Some(decode(bytes).map(SyncAnswer::Refused)),
+                _ => None,
+            },
+        )
+        .await
+    }
+
+    /// `POST /api/v1/intervals`: replace one source's intervals in the batch's window.
+    pub async fn post_intervals(
+        &self,
+        batch: &IntervalBatch,
+        key: &str,
+    ) -> Result<IntervalBatchResponse, HubError> {
+        self.post(routes::INTERVALS, batch, key, |status, bytes| {
+            (status == StatusCode::OK).then(|| decode(bytes))
+        })
+        .await
+    }
+
+    /// `GET /api/v1/intervals/missing`: the parts of `[from, to)` no batch of `source` covered.
+    pub async fn intervals_missing(
+        &self,
+        source: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<MissingResponse, HubError> {
+        self.get(
+            routes::INTERVALS_MISSING,
+            &[
+                ("source", source.to_string()),
+                ("from", rfc3339(from)?),
+                ("to", rfc3339(to)?),
+            ],
+        )
+        .await
+    }
+
+    /// `GET /api/v1/queues`.
+    pub async fn queues(&self) -> Result<Vec<QueueView>, HubError> {
+        self.get(routes::QUEUES, &[]).await
+    }
+
+    /// `GET /api/v1/intervals` for one source and a UTC range.
+    pub async fn intervals(
+        &self,
+        source: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<IntervalsResponse, HubError> {
+        self.get(
+            routes::INTERVALS,
+            &[
+                ("source", source.to_string()),
+                ("from", rfc3339(from)?),
+                ("to", rfc3339(to)?),
+            ],
+        )
+        .await
+    }
+
+    /// POSTs `body` as JSON with an idempotency key, retrying transient failures with the same
+    /// key; `accept` maps the statuses this route answers to a result (None = an error status).
+    async fn post<B, T, F>(&self, path: &str, body: &B, key: &str, accept: F) -> Result<T, HubError>
+    where
+        B: serde::Serialize,
+        F: Fn(StatusCode, &[u8]) -> Option<Result<T, HubError>>,
+    {
         let body = bytes::Bytes::from(
-            serde_json::to_vec(req).map_err(|e| HubError::Protocol(e.to_string()))?,
+            serde_json::to_vec(body).map_err(|e| HubError::Protocol(e.to_string()))?,
         );
-        let url = format!("{}{}", self.base, routes::DIRECTORY_SYNC);
+        let url = format!("{}{}", self.base, path);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -141,14 +218,10 @@ impl HubClient {
                 Ok(resp) => {
                     let status = resp.status();
                     let retry_after = retry_after(&resp);
-                    let bytes = resp.bytes().await.map_err(|e| transport_error(&url, &e));
-                    match bytes {
-                        Err(e) => Err(e),
-                        Ok(bytes) => match status {
-                            StatusCode::OK => decode(&bytes).map(SyncAnswer::Done),
-                            StatusCode::CONFLICT => decode(&bytes).map(SyncAnswer::Refused),
-                            _ => Err(status_error(status, &bytes, retry_after)),
-                        },
+                    match resp.bytes().await {
+                        Err(e) => Err(transport_error(&url, &e)),
+                        Ok(bytes) => accept(status, &bytes)
+                            .unwrap_or_else(|| Err(status_error(status, &bytes, retry_after))),
                     }
                 }
             };
@@ -185,6 +258,11 @@ impl HubClient {
         }
         decode(&bytes)
     }
+}
+
+fn rfc3339(t: OffsetDateTime) -> Result<String, HubError> {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| HubError::Protocol(format!("cannot format {t}: {e}")))
 }
 
 fn backoff(attempt: u32) -> Duration {

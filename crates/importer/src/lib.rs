@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod error;
+pub mod history;
 pub mod hub_client;
 pub mod job;
 pub mod mapping;

@@ -13,6 +13,8 @@ use wfm_importer::runtime::{run_loop, serve_metrics, Health};
 use wfm_importer::{SyncJob, SyncOptions};
 use wfm_telemetry::{init_logging, Metrics};
 
+mod intervals;
+
 const EXIT_REFUSED: u8 = 3;
 
 #[derive(Parser)]
@@ -46,6 +48,60 @@ enum Command {
     },
     /// Sync on the configured schedule until stopped (Ctrl-C / SIGTERM), serving /metrics on loopback.
     Run,
+    /// Re-import a past range of queue statistics, window by window, with progress; resumes an
+    /// interrupted backfill of the same range; safe to re-run.
+    Backfill {
+        #[command(subcommand)]
+        what: RangeWhat,
+    },
+    /// Ask the hub which intervals of a range are missing and import only those.
+    Repair {
+        #[command(subcommand)]
+        what: RangeWhat,
+    },
+    /// Import queue statistics from a CSV export of UCCX call legs (columns: docs/queue-statistics.md).
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum RangeWhat {
+    /// Queue statistics (15/30-minute intervals) from the [[history]] sources.
+    Intervals {
+        /// Start: a date (local midnight in the source's time_zone) or an RFC 3339 instant.
+        #[arg(long)]
+        from: String,
+        /// End (exclusive), same forms.
+        #[arg(long)]
+        to: String,
+        /// Only this [[history]] source; default: every one.
+        #[arg(long)]
+        source: Option<String>,
+        /// Backfill only: start over instead of resuming an interrupted run of the same range.
+        #[arg(long)]
+        restart: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Call legs from a CSV file → intervals of one [[history]] source (dialect uccx).
+    Intervals {
+        /// The CSV file.
+        #[arg(long)]
+        csv: PathBuf,
+        /// The [[history]] source the figures belong to.
+        #[arg(long)]
+        source: String,
+        /// Replace only this range (default: the file's range, widened to whole intervals).
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// End of the range (exclusive).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -62,6 +118,13 @@ enum SyncWhat {
         #[arg(long)]
         show_changes: Option<usize>,
         /// Sync only this source (its `source_id`); default: every configured source, in turn.
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Queue statistics: one incremental run of every [[history]] source (cursor minus the
+    /// look-back up to the last closed interval).
+    Intervals {
+        /// Only this [[history]] source.
         #[arg(long)]
         source: Option<String>,
     },
@@ -103,7 +166,57 @@ fn main() -> ExitCode {
                 let detail = show_changes.unwrap_or(if dry_run { 50 } else { 0 });
                 sync_users(&config, options, detail, source.as_deref()).await
             }
+            Command::Sync {
+                what: SyncWhat::Intervals { source },
+            } => intervals::sync(&config, source.as_deref()).await,
             Command::Run => run(&config).await,
+            Command::Backfill {
+                what:
+                    RangeWhat::Intervals {
+                        from,
+                        to,
+                        source,
+                        restart,
+                    },
+            } => {
+                intervals::range(
+                    &config,
+                    intervals::RangeKind::Backfill { restart },
+                    &from,
+                    &to,
+                    source.as_deref(),
+                )
+                .await
+            }
+            Command::Repair {
+                what:
+                    RangeWhat::Intervals {
+                        from,
+                        to,
+                        source,
+                        restart: _,
+                    },
+            } => {
+                intervals::range(
+                    &config,
+                    intervals::RangeKind::Repair,
+                    &from,
+                    &to,
+                    source.as_deref(),
+                )
+                .await
+            }
+            Command::Import {
+                what:
+                    ImportWhat::Intervals {
+                        csv,
+                        source,
+                        from,
+                        to,
+                    },
+            } => {
+                intervals::import_csv(&config, &csv, &source, from.as_deref(), to.as_deref()).await
+            }
         }
     })
 }
@@ -209,6 +322,7 @@ async fn print_report(job: &SyncJob, report: &wfm_importer::SyncReport, detail: 
 
 async fn run(config: &ImporterConfig) -> ExitCode {
     let metrics = Metrics::new();
+    let metrics_for_history = metrics.clone();
     let health = Arc::new(Mutex::new(Health::default()));
     let job = match SyncJob::new(config, metrics.clone()) {
         Ok(j) => j,
@@ -244,6 +358,18 @@ async fn run(config: &ImporterConfig) -> ExitCode {
         interval_s = config.sync.interval.as_secs(),
         "periodic user sync started"
     );
+    match intervals::loops(config, &metrics_for_history) {
+        Ok(list) => {
+            for job in list {
+                tracing::info!(source = %job.config().source_id, poll_s = job.config().poll_interval.as_secs(), "periodic queue-statistics import started");
+                tokio::spawn(intervals::run_loop(job, stop_rx.clone()));
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    }
     let mut loop_stop = stop_rx;
     let signal = async move {
         shutdown_signal().await;

@@ -314,7 +314,9 @@ time_zone = "UTC"
     }
     let wrong = text.replace("\"ucce\"", "\"oracle\"");
     let err = parse_importer(&wrong, "importer.toml", &env_of(&[])).unwrap_err();
-    assert!(err.to_string().contains("unknown variant `oracle`, expected `uccx` or `ucce`"));
+    assert!(err
+        .to_string()
+        .contains("unknown variant `oracle`, expected `uccx` or `ucce`"));
 }
 
 #[test]
@@ -341,5 +343,8 @@ time_zone = "America/Chicago"
     );
     assert_eq!(h.lookback, std::time::Duration::from_secs(7200));
     assert_eq!(h.interval_minutes, 15);
-    assert!(!format!("{h:?}").contains("p;w"), "password leaked into Debug");
+    assert!(
+        !format!("{h:?}").contains("p;w"),
+        "password leaked into Debug"
+    );
 }
