@@ -1,6 +1,6 @@
 //! `wfm-hub`: the WFM side of the importer. An authenticated HTTPS API (axum) that accepts
-//! idempotent directory syncs from importers and serves the per-project user directory, sync-run
-//! history, health and Prometheus metrics.
+//! idempotent directory syncs and queue-interval batches from importers and serves the
+//! per-project user directory, sync-run history, queue statistics, health and Prometheus metrics.
 //!
 //! Owns the HTTP surface: routing, bearer-token authentication (token → project), request limits,
 //! error bodies, TLS, HTTP metrics, startup/shutdown and the `wfm-hub` binary. It must not hold
@@ -58,6 +58,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Each project's rule for linking users of different sources (default: e-mail).
     pub match_rules: Arc<HashMap<ProjectId, MatchRule>>,
+    /// Queue-interval metrics (rows ingested; freshness is computed at scrape time).
+    pub interval_metrics: metrics::IntervalMetrics,
 }
 
 /// The projects' person-matching rules, from the config.
@@ -103,6 +105,19 @@ pub fn app(state: AppState) -> Router {
         .route(paths::SYNC_RUNS, get(routes::runs::list_runs))
         .route(paths::SYNC_RUN, get(routes::runs::get_run))
         .route(paths::SYNC_RUN_CHANGES, get(routes::runs::run_changes))
+        .route(
+            paths::INTERVALS,
+            post(routes::intervals::post_batch).get(routes::intervals::get_intervals),
+        )
+        .route(
+            paths::INTERVALS_CSV,
+            get(routes::intervals::get_intervals_csv),
+        )
+        .route(
+            paths::INTERVALS_MISSING,
+            get(routes::intervals::get_missing),
+        )
+        .route(paths::QUEUES, get(routes::intervals::list_queues))
         .route(paths::HEALTH, get(routes::health))
         .route(paths::METRICS, get(metrics::exposition))
         .fallback(error::unknown_route)

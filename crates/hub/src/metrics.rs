@@ -1,12 +1,20 @@
-//! HTTP metrics: a middleware counting every request by route template, method and status, and
-//! the `/metrics` exposition endpoint.
+//! HTTP metrics: a middleware counting every request by route template, method and status; the
+//! queue-interval metrics (ingested rows, and the freshness of every queue computed when
+//! `/metrics` is scraped); and the `/metrics` exposition endpoint.
 
 use crate::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
+use wfm_protocol::intervals::IntervalBatchResponse;
 use wfm_telemetry::metrics::{HttpLabels, RouteLabels};
 
 /// Content type of the exposition (`Metrics::encode` writes OpenMetrics text).
@@ -57,9 +65,105 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
+/// Labels of `wfm_hub_interval_rows_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntervalRowLabels {
+    /// Project id.
+    pub project: String,
+    /// `inserted`, `updated`, `unchanged` or `removed`.
+    pub outcome: String,
+}
+
+/// Labels of `wfm_hub_interval_freshness_seconds`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FreshnessLabels {
+    /// Project id.
+    pub project: String,
+    /// Importer source id.
+    pub source: String,
+    /// Queue id.
+    pub queue: String,
+}
+
+/// The hub's queue-interval metrics. Cheap to clone (shared handles).
+#[derive(Debug, Clone, Default)]
+pub struct IntervalMetrics {
+    /// `wfm_hub_interval_rows_total`: rows of applied interval batches, by outcome (replays are
+    /// not counted).
+    pub rows: Family<IntervalRowLabels, Counter>,
+}
+
+impl IntervalMetrics {
+    /// Counts the rows of one applied batch.
+    pub fn count_batch(&self, project: &str, r: &IntervalBatchResponse) {
+        for (outcome, n) in [
+            ("inserted", r.inserted),
+            ("updated", r.updated),
+            ("unchanged", r.unchanged),
+            ("removed", r.removed),
+        ] {
+            self.rows
+                .get_or_create(&IntervalRowLabels {
+                    project: project.to_string(),
+                    outcome: outcome.to_string(),
+                })
+                .inc_by(n);
+        }
+    }
+}
+
+/// `wfm_hub_interval_rows_total` and `wfm_hub_interval_freshness_seconds` (now − end of the
+/// newest stored interval of every queue of every configured project, read from the store with
+/// the injected clock) as OpenMetrics text, ending with `# EOF`. A project whose queues cannot be
+/// read is left out (and logged) rather than failing the scrape.
+pub async fn interval_exposition(state: &AppState) -> String {
+    let freshness = Family::<FreshnessLabels, Gauge<f64, AtomicU64>>::default();
+    let now = (state.clock)();
+    for project in state.projects.projects() {
+        let newest = match state.store.newest_intervals(project).await {
+            Ok(newest) => newest,
+            Err(e) => {
+                tracing::warn!(project = %project, error = %e, "freshness: cannot read the newest intervals");
+                continue;
+            }
+        };
+        for n in newest {
+            let end = n.start + time::Duration::minutes(i64::from(n.interval_minutes));
+            freshness
+                .get_or_create(&FreshnessLabels {
+                    project: project.to_string(),
+                    source: n.source,
+                    queue: n.queue,
+                })
+                .set((now - end).as_seconds_f64());
+        }
+    }
+    let mut registry = Registry::default();
+    registry.register(
+        "wfm_hub_interval_rows",
+        "Rows of applied interval batches, by outcome",
+        state.interval_metrics.rows.clone(),
+    );
+    registry.register(
+        "wfm_hub_interval_freshness_seconds",
+        "Seconds from the end of the newest stored interval of a queue to now",
+        freshness,
+    );
+    let mut out = String::new();
+    if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
+        out.clear();
+    }
+    out
+}
+
 /// `GET /metrics`: Prometheus/OpenMetrics text of every metric of the process; no auth.
 pub async fn exposition(State(state): State<AppState>) -> Response {
-    let body = state.metrics.encode();
+    let mut body = state.metrics.encode();
+    // Both parts end with the OpenMetrics `# EOF` marker: keep only the last one.
+    if let Some(stripped) = body.strip_suffix("# EOF\n") {
+        body.truncate(stripped.len());
+    }
+    body.push_str(&interval_exposition(&state).await);
     let mut response = body.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

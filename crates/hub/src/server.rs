@@ -157,6 +157,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         max_body_bytes: config.server.max_body_bytes,
         clock: system_clock(),
         match_rules: crate::match_rules(&config.projects),
+        interval_metrics: Default::default(),
     };
     let server = &config.server;
     let tls_config = match (&server.tls_cert, &server.tls_key) {

@@ -28,7 +28,7 @@ pub fn body_sha256_hex(body: &[u8]) -> String {
 }
 
 /// The validated `Idempotency-Key` header.
-fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else {
         return Err(ApiError::invalid_request(
             "missing Idempotency-Key header: every write needs one (normally a UUID), \
@@ -45,7 +45,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 }
 
 /// True when the `Content-Type` is `application/json` (parameters such as `charset` allowed).
-fn is_json(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return false;
     };

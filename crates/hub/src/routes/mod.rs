@@ -1,6 +1,7 @@
 //! The HTTP routes of API v1 and the extractors they share (query parsing and paging limits).
 
 pub mod directory;
+pub mod intervals;
 pub mod people;
 pub mod runs;
 

@@ -99,6 +99,7 @@ async fn state_for(store: Store, max_body_bytes: usize) -> AppState {
         max_body_bytes,
         clock: Arc::new(fixed_now),
         match_rules: Arc::default(),
+        interval_metrics: Default::default(),
     }
 }
 
@@ -115,7 +116,12 @@ impl TestHub {
 
     /// A hub over a fresh PostgreSQL database (created now, dropped with the hub).
     pub async fn postgres() -> TestHub {
-        Self::over(TestDatabase::postgres().await, 64 * 1024).await
+        Self::postgres_with_limit(64 * 1024).await
+    }
+
+    /// A hub over a fresh PostgreSQL database with a given body limit.
+    pub async fn postgres_with_limit(max_body_bytes: usize) -> TestHub {
+        Self::over(TestDatabase::postgres().await, max_body_bytes).await
     }
 
     async fn over(db: TestDatabase, max_body_bytes: usize) -> TestHub {
