@@ -8,8 +8,11 @@
 //!   blocks of [`BATCH_ROWS`] rows; memory is proportional to the rows returned.
 //! * **Time**: every window is `[from, to)` in UTC. UCCX stores GMT; UCCE stores the central
 //!   controller's local time plus `timezone` (see [`CallTypeIntervalRow::start`]).
-//! * **Timeout**: `timeout` bounds connecting and the time the server may take to execute each
-//!   statement (until rows start to come); fetching the rows is not bounded.
+//! * **Timeouts**: `timeout` (given to [`HistoryReader::connect`]) bounds connecting and each
+//!   [`HistoryReader::check`] probe. Data reads have their own statement timeout,
+//!   [`DEFAULT_READ_TIMEOUT`] unless [`HistoryReader::set_read_timeout`] says otherwise: some
+//!   drivers (psqlODBC without `UseDeclareFetch=1`) transfer the whole result inside the
+//!   statement, so a short limit would fail large windows.
 //! * **Errors**: [`HistoryError`], each naming the table, row or column and the fix. Nothing is
 //!   retried here: a [`HistoryError::Disconnected`] drops the connection and the next call
 //!   reconnects.
@@ -30,7 +33,7 @@ mod sqlite;
 mod tests;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +41,9 @@ use time::OffsetDateTime;
 pub use wfm_intervals::uccx::QueueVisitRow;
 
 pub use error::HistoryError;
+
+/// Statement timeout of data reads unless set with [`HistoryReader::set_read_timeout`].
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Rows fetched per ODBC block.
 pub const BATCH_ROWS: usize = 5_000;
@@ -129,6 +135,8 @@ pub struct HistoryReader {
 struct Inner {
     dialect: Dialect,
     backend: Backend,
+    /// Statement timeout of data reads, milliseconds.
+    read_timeout_ms: AtomicU64,
     /// Set once `call_type_interval.routercallsdequeued` turned out not to exist.
     no_dequeued_column: AtomicBool,
 }
@@ -176,9 +184,22 @@ impl HistoryReader {
             inner: Arc::new(Inner {
                 dialect,
                 backend,
+                read_timeout_ms: AtomicU64::new(duration_ms(DEFAULT_READ_TIMEOUT)),
                 no_dequeued_column: AtomicBool::new(false),
             }),
         })
+    }
+
+    /// Sets the statement timeout of data reads ([`Self::queues`], [`Self::queue_visits`],
+    /// [`Self::call_type_intervals`]) for this reader and its clones.
+    pub fn set_read_timeout(&self, timeout: Duration) {
+        self.inner
+            .read_timeout_ms
+            .store(duration_ms(timeout), Ordering::Relaxed);
+    }
+
+    fn read_timeout(&self) -> Duration {
+        Duration::from_millis(self.inner.read_timeout_ms.load(Ordering::Relaxed))
     }
 
     /// The dialect this reader was opened with.
@@ -210,8 +231,8 @@ impl HistoryReader {
         let dialect = self.inner.dialect;
         match &self.inner.backend {
             #[cfg(feature = "odbc")]
-            Backend::Odbc(b) => b.queues(dialect).await,
-            Backend::Sqlite(b) => b.queues(dialect).await,
+            Backend::Odbc(b) => b.queues(dialect, self.read_timeout()).await,
+            Backend::Sqlite(b) => limited(self.read_timeout(), "queues", b.queues(dialect)).await,
         }
     }
 
@@ -238,8 +259,11 @@ impl HistoryReader {
         }
         match &self.inner.backend {
             #[cfg(feature = "odbc")]
-            Backend::Odbc(b) => b.queue_visits(from_ms, to_ms).await,
-            Backend::Sqlite(b) => b.queue_visits(from_ms, to_ms).await,
+            Backend::Odbc(b) => b.queue_visits(from_ms, to_ms, self.read_timeout()).await,
+            Backend::Sqlite(b) => {
+                let read = b.queue_visits(from_ms, to_ms);
+                limited(self.read_timeout(), "contactqueuedetail", read).await
+            }
         }
     }
 
@@ -300,13 +324,32 @@ impl HistoryReader {
         match &self.inner.backend {
             #[cfg(feature = "odbc")]
             Backend::Odbc(b) => {
-                b.call_type_intervals(lo_local_ms, hi_local_ms, with_dequeued)
+                b.call_type_intervals(lo_local_ms, hi_local_ms, with_dequeued, self.read_timeout())
                     .await
             }
             Backend::Sqlite(b) => {
-                b.call_type_intervals(lo_local_ms, hi_local_ms, with_dequeued)
-                    .await
+                let read = b.call_type_intervals(lo_local_ms, hi_local_ms, with_dequeued);
+                limited(self.read_timeout(), "call_type_interval", read).await
             }
         }
+    }
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// `read` within `limit` (the SQLite driver has no statement timeout of its own).
+async fn limited<T>(
+    limit: Duration,
+    table: &str,
+    read: impl std::future::Future<Output = Result<T, HistoryError>>,
+) -> Result<T, HistoryError> {
+    match tokio::time::timeout(limit, read).await {
+        Ok(result) => result,
+        Err(_) => Err(HistoryError::Timeout {
+            what: format!("reading `{table}`"),
+            after: limit,
+        }),
     }
 }

@@ -146,37 +146,59 @@ impl OdbcBackend {
         .await
     }
 
-    pub(crate) async fn queues(&self, dialect: Dialect) -> Result<Vec<QueueRecord>, HistoryError> {
+    pub(crate) async fn queues(
+        &self,
+        dialect: Dialect,
+        limit: Duration,
+    ) -> Result<Vec<QueueRecord>, HistoryError> {
         self.run(move |conn, shared| {
             let mut out = Vec::new();
             match dialect {
                 Dialect::Uccx => {
                     type Row = (N64, N64, VarCharArray<NAME_BYTES>, N64, VarCharArray<16>);
                     let table = "contactservicequeue";
-                    fetch::<Row, _>(conn, shared, dialect, table, sql::QUEUES_UCCX, (), |r| {
-                        let active = r.4.as_bytes().map(String::from_utf8_lossy);
-                        out.push(decode::csq(
-                            r.0.into_opt(),
-                            r.1.into_opt(),
-                            r.2.as_bytes()
-                                .map(|b| String::from_utf8_lossy(b).into_owned()),
-                            r.3.into_opt(),
-                            active.as_deref(),
-                        )?);
-                        Ok(())
-                    })?;
+                    fetch::<Row, _>(
+                        conn,
+                        shared,
+                        limit,
+                        dialect,
+                        table,
+                        sql::QUEUES_UCCX,
+                        (),
+                        |r| {
+                            let active = r.4.as_bytes().map(String::from_utf8_lossy);
+                            out.push(decode::csq(
+                                r.0.into_opt(),
+                                r.1.into_opt(),
+                                r.2.as_bytes()
+                                    .map(|b| String::from_utf8_lossy(b).into_owned()),
+                                r.3.into_opt(),
+                                active.as_deref(),
+                            )?);
+                            Ok(())
+                        },
+                    )?;
                 }
                 Dialect::Ucce => {
                     type Row = (N64, VarCharArray<NAME_BYTES>);
                     let table = "call_type";
-                    fetch::<Row, _>(conn, shared, dialect, table, sql::QUEUES_UCCE, (), |r| {
-                        out.push(decode::call_type(
-                            r.0.into_opt(),
-                            r.1.as_bytes()
-                                .map(|b| String::from_utf8_lossy(b).into_owned()),
-                        )?);
-                        Ok(())
-                    })?;
+                    fetch::<Row, _>(
+                        conn,
+                        shared,
+                        limit,
+                        dialect,
+                        table,
+                        sql::QUEUES_UCCE,
+                        (),
+                        |r| {
+                            out.push(decode::call_type(
+                                r.0.into_opt(),
+                                r.1.as_bytes()
+                                    .map(|b| String::from_utf8_lossy(b).into_owned()),
+                            )?);
+                            Ok(())
+                        },
+                    )?;
                 }
             }
             Ok(out)
@@ -188,6 +210,7 @@ impl OdbcBackend {
         &self,
         from_ms: i64,
         to_ms: i64,
+        limit: Duration,
     ) -> Result<Vec<QueueVisitRow>, HistoryError> {
         self.run(move |conn, shared| {
             type Row = VisitRow;
@@ -200,6 +223,7 @@ impl OdbcBackend {
             fetch::<Row, _>(
                 conn,
                 shared,
+                limit,
                 Dialect::Uccx,
                 table,
                 sql::QUEUE_VISITS,
@@ -234,6 +258,7 @@ impl OdbcBackend {
         lo_local_ms: i64,
         hi_local_ms: i64,
         with_dequeued: bool,
+        limit: Duration,
     ) -> Result<Vec<RawInterval>, HistoryError> {
         self.run(move |conn, shared| {
             type Row = IntervalRow;
@@ -242,27 +267,36 @@ impl OdbcBackend {
             let sql = sql::call_type_intervals(with_dequeued);
             let mut out = Vec::new();
             let table = "call_type_interval";
-            fetch::<Row, _>(conn, shared, Dialect::Ucce, table, &sql, (&lo, &hi), |r| {
-                out.push(RawInterval {
-                    call_type_id: r.call_type_id.into_opt(),
-                    local_ms: time_ms(&r.datetime),
-                    time_zone_min: r.time_zone.into_opt(),
-                    values: [
-                        r.calls_offered.into_opt(),
-                        r.calls_handled.into_opt(),
-                        r.total_calls_aband.into_opt(),
-                        r.service_level_calls.into_opt(),
-                        r.service_level_calls_offered.into_opt(),
-                        r.service_level_aband.into_opt(),
-                        r.answer_wait_time.into_opt(),
-                        r.handle_time.into_opt(),
-                        r.talk_time.into_opt(),
-                        r.hold_time.into_opt(),
-                        r.router_calls_dequeued.into_opt(),
-                    ],
-                });
-                Ok(())
-            })?;
+            fetch::<Row, _>(
+                conn,
+                shared,
+                limit,
+                Dialect::Ucce,
+                table,
+                &sql,
+                (&lo, &hi),
+                |r| {
+                    out.push(RawInterval {
+                        call_type_id: r.call_type_id.into_opt(),
+                        local_ms: time_ms(&r.datetime),
+                        time_zone_min: r.time_zone.into_opt(),
+                        values: [
+                            r.calls_offered.into_opt(),
+                            r.calls_handled.into_opt(),
+                            r.total_calls_aband.into_opt(),
+                            r.service_level_calls.into_opt(),
+                            r.service_level_calls_offered.into_opt(),
+                            r.service_level_aband.into_opt(),
+                            r.answer_wait_time.into_opt(),
+                            r.handle_time.into_opt(),
+                            r.talk_time.into_opt(),
+                            r.hold_time.into_opt(),
+                            r.router_calls_dequeued.into_opt(),
+                        ],
+                    });
+                    Ok(())
+                },
+            )?;
             Ok(out)
         })
         .await
@@ -271,9 +305,7 @@ impl OdbcBackend {
 
 impl Shared {
     fn timeout_secs(&self) -> usize {
-        let t = self.timeout;
-        let secs = t.as_secs() + u64::from(t.subsec_nanos() > 0);
-        usize::try_from(secs.max(1)).unwrap_or(usize::MAX)
+        whole_secs(self.timeout)
     }
 
     fn open(&self) -> Result<Connection<'static>, HistoryError> {
@@ -329,16 +361,28 @@ impl Shared {
     }
 
     fn error(&self, dialect: Dialect, table: &str, e: odbc_api::Error) -> HistoryError {
+        self.error_after(dialect, table, e, self.timeout)
+    }
+
+    fn error_after(
+        &self,
+        dialect: Dialect,
+        table: &str,
+        e: odbc_api::Error,
+        limit: Duration,
+    ) -> HistoryError {
         let (state, message) = diagnostics(&e);
         let cause = classify(&state, &message);
-        statement_error(cause, dialect, table, message, self.timeout)
+        statement_error(cause, dialect, table, message, limit)
     }
 }
 
 /// Executes `sql` and calls `each` for every row, fetched in blocks.
+#[allow(clippy::too_many_arguments)]
 fn fetch<R, P>(
     conn: &Connection<'static>,
     shared: &Shared,
+    limit: Duration,
     dialect: Dialect,
     table: &str,
     sql: &str,
@@ -350,8 +394,8 @@ where
     P: ParameterCollectionRef,
 {
     let cursor = conn
-        .execute(sql, params, Some(shared.timeout_secs()))
-        .map_err(|e| shared.error(dialect, table, e))?;
+        .execute(sql, params, Some(whole_secs(limit)))
+        .map_err(|e| shared.error_after(dialect, table, e, limit))?;
     let Some(cursor) = cursor else {
         return Err(HistoryError::Query {
             table: table.to_string(),
@@ -361,18 +405,24 @@ where
     let buffer = RowVec::<R>::new(BATCH_ROWS);
     let mut block = cursor
         .bind_buffer(buffer)
-        .map_err(|e| shared.error(dialect, table, e))?;
+        .map_err(|e| shared.error_after(dialect, table, e, limit))?;
     loop {
         let batch = match block.fetch_with_truncation_check(true) {
             Ok(Some(batch)) => batch,
             Ok(None) => break,
-            Err(e) => return Err(shared.error(dialect, table, e)),
+            Err(e) => return Err(shared.error_after(dialect, table, e, limit)),
         };
         for row in batch.iter() {
             each(row)?;
         }
     }
     Ok(())
+}
+
+/// `d` in whole seconds, rounded up, at least 1 (ODBC timeouts are whole seconds; 0 = none).
+fn whole_secs(d: Duration) -> usize {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    usize::try_from(secs.max(1)).unwrap_or(usize::MAX)
 }
 
 /// SQLSTATE and message of an ODBC error.
