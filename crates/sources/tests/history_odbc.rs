@@ -26,7 +26,7 @@ fn url_parts(url: &str) -> (String, String, String, String) {
 
 fn odbc_string(url: &str, extra: &str) -> String {
     let (host, port, user, db) = url_parts(url);
-    format!("Driver={{PostgreSQL Unicode}};Server={host};Port={port};Database={db};Uid={user};Pwd=;{extra}")
+    format!("Driver={{PostgreSQL Unicode}};Server={host};Port={port};Database={db};Uid={user};Pwd=;CommLog=0;Debug=0;{extra}")
 }
 
 async fn fill(db: &TestDatabase, statements: &[String]) {
@@ -168,7 +168,7 @@ async fn odbc_unknown_role_is_a_login_error_with_the_driver_message() {
     let db = TestDatabase::postgres().await;
     let (host, port, _, name) = url_parts(db.url());
     let connection_string = format!(
-        "Driver={{PostgreSQL Unicode}};Server={host};Port={port};Database={name};Uid=no_such_role_wfm;Pwd=secret;"
+        "Driver={{PostgreSQL Unicode}};Server={host};Port={port};Database={name};Uid=no_such_role_wfm;Pwd=secret;CommLog=0;"
     );
     let err = HistoryReader::connect(
         HistoryConnection::Odbc { connection_string },
@@ -215,7 +215,7 @@ async fn odbc_unreachable_host_fails_within_the_timeout() {
     let err = HistoryReader::connect(
         HistoryConnection::Odbc {
             connection_string:
-                "Driver={PostgreSQL Unicode};Server=10.255.255.1;Port=5432;Database=x;Uid=u;Pwd=;"
+                "Driver={PostgreSQL Unicode};Server=10.255.255.1;Port=5432;Database=x;Uid=u;Pwd=;CommLog=0;"
                     .to_string(),
         },
         Dialect::Uccx,

@@ -232,7 +232,13 @@ impl HistoryReader {
         match &self.inner.backend {
             #[cfg(feature = "odbc")]
             Backend::Odbc(b) => b.queues(dialect, self.read_timeout()).await,
-            Backend::Sqlite(b) => limited(self.read_timeout(), "queues", b.queues(dialect)).await,
+            Backend::Sqlite(b) => {
+                let table = match dialect {
+                    Dialect::Uccx => "contactservicequeue",
+                    Dialect::Ucce => "call_type",
+                };
+                limited(self.read_timeout(), table, b.queues(dialect)).await
+            }
         }
     }
 
