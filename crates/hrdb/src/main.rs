@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -55,7 +56,7 @@ struct GenerateArgs {
     #[arg(long)]
     until: Option<String>,
     /// Offered calls per logged-in agent per hour.
-    #[arg(long, default_value_t = 8.0)]
+    #[arg(long, default_value_t = 10.0)]
     calls_per_agent_hour: f64,
     /// UCCE interval length in minutes (15 or 30).
     #[arg(long, default_value_t = 15)]
@@ -116,9 +117,14 @@ async fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let centre = wfm_hrdb::generate(&spec)?;
     let gen_secs = started.elapsed().as_secs_f64();
     let loading = Instant::now();
+    let last_million = AtomicU64::new(u64::MAX);
     let progress = |table: &str, rows: u64| {
-        if rows % 500_000 < 100_000 {
-            eprintln!("  {table}: {rows} rows");
+        let million = rows / 1_000_000;
+        if last_million.swap(million, Ordering::Relaxed) != million {
+            eprintln!(
+                "  {:>6.1} s  {table}: {rows} rows",
+                loading.elapsed().as_secs_f64()
+            );
         }
     };
     let report = if let Some(url) = &args.postgres {

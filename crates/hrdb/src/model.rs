@@ -233,7 +233,7 @@ pub struct Centre {
     pub queue_rows: Vec<QueueRow>,
     /// `agentconnectiondetail` rows.
     pub agent_rows: Vec<AgentRow>,
-    /// `agentstatedetail` rows, sorted by (agentid, eventdatetime).
+    /// `agentstatedetail` rows, sorted by (eventdatetime, agentid).
     pub states: Vec<StateRow>,
     /// UCCE `call_type_interval` rows (written when their interval closes).
     pub call_type_intervals: Vec<CallTypeIntervalRow>,

@@ -162,7 +162,23 @@ fn agent_states_are_ordered_and_well_formed() {
     let c = centre(5);
     assert!(!c.states.is_empty());
     for pair in c.states.windows(2) {
-        assert!((pair[0].agentid, pair[0].at) <= (pair[1].agentid, pair[1].at));
+        assert!((pair[0].at, pair[0].agentid) <= (pair[1].at, pair[1].agentid));
+    }
+    // Per agent: Log In first, then alternating sessions; every other event inside a session.
+    let mut logged_in: BTreeMap<i32, bool> = BTreeMap::new();
+    for s in &c.states {
+        let state = logged_in.entry(s.agentid).or_insert(false);
+        match s.eventtype {
+            1 => {
+                assert!(!*state, "double login {s:?}");
+                *state = true;
+            }
+            7 => {
+                assert!(*state, "logout while logged out {s:?}");
+                *state = false;
+            }
+            _ => assert!(*state, "event while logged out {s:?}"),
+        }
     }
     assert!(c.states.iter().all(|s| (1..=7).contains(&s.eventtype)));
     let logins = c.states.iter().filter(|s| s.eventtype == 1).count();

@@ -11,7 +11,8 @@ const READY: i16 = 3;
 const RESERVED: i16 = 4;
 const LOG_OUT: i16 = 7;
 
-/// Merges duty windows and call events into state rows sorted by (agentid, eventdatetime).
+/// Merges duty windows and call events into state rows sorted by (eventdatetime, agentid)
+/// (time order keeps bulk loads append-only on the time index).
 ///
 /// A call belongs to the window in which its phone rang (`Reserved`); a window's Log Out comes
 /// at its end or one second after that call's last event, whichever is later.
@@ -61,5 +62,6 @@ pub fn agent_states(
     }
     rows.sort();
     rows.dedup_by(|a, b| a.agentid == b.agentid && a.at == b.at && a.eventtype == b.eventtype);
+    rows.sort_by_key(|r| (r.at, r.agentid, r.eventtype));
     rows
 }

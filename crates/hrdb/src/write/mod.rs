@@ -137,15 +137,12 @@ impl<'a> Plan<'a> {
         let mut trace_times = Vec::new();
         if centre.spec.agent_state_trace {
             trace_times.reserve(centre.states.len());
-            let mut prev: Option<(i32, i64)> = None;
+            let agents = centre.resources.len() + 1;
+            let mut last = vec![i64::MIN; agents];
             for s in &centre.states {
-                let mut at = s.at.0;
-                if let Some((agent, t)) = prev {
-                    if agent == s.agentid && at <= t {
-                        at = t + 1;
-                    }
-                }
-                prev = Some((s.agentid, at));
+                let slot = usize::try_from(s.agentid).unwrap_or(0).min(agents - 1);
+                let at = s.at.0.max(last[slot].saturating_add(1));
+                last[slot] = at;
                 trace_times.push(UtcMillis(at));
             }
         }

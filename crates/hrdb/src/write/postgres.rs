@@ -17,6 +17,20 @@ const DDL: [&str; 3] = [
     include_str!("../../sql/postgres/state.sql"),
 ];
 
+/// Indexes of the history tables, dropped during a first (empty-table) load and rebuilt after
+/// it: sorting once is much faster than maintaining them row by row.
+const HISTORY_INDEXES: [&str; 9] = [
+    "contactcalldetail_key",
+    "contactcalldetail_start",
+    "contactqueuedetail_key",
+    "contactqueuedetail_start",
+    "agentconnectiondetail_key",
+    "agentconnectiondetail_start",
+    "agentstatedetail_time",
+    "call_type_interval_key",
+    "agent_state_trace_key",
+];
+
 /// Bytes per COPY message.
 const CHUNK: usize = 4 << 20;
 
@@ -90,6 +104,14 @@ pub async fn write_postgres_with(
         return Ok(report);
     }
     let plan = Plan::new(centre, previous, until);
+    let fresh = previous.is_none();
+    if fresh {
+        for index in HISTORY_INDEXES {
+            sqlx::query(&format!("DROP INDEX IF EXISTS {index}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
 
     for (table, columns, sink, rows) in plan.config(CopySink::new) {
         sqlx::query(&format!("DELETE FROM {table}"))
@@ -127,6 +149,12 @@ pub async fn write_postgres_with(
         report.rows.insert(table.table(), total);
     }
 
+    if fresh {
+        progress("indexes", 0);
+        for ddl in DDL {
+            sqlx::raw_sql(ddl).execute(&mut *tx).await?;
+        }
+    }
     sqlx::query(
         "INSERT INTO hrdb_load_state (id, fingerprint, written_until_ms) VALUES (1, $1, $2) \
          ON CONFLICT (id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, \
