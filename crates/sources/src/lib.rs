@@ -1,4 +1,6 @@
-//! Upstream API clients of the importer: Cisco UCCX Admin REST (`uccx`) and CUCM AXL SOAP (`axl`).
+//! Upstream API clients of the importer: Cisco UCCX Admin REST (`uccx`) and CUCM AXL SOAP (`axl`),
+//! and the historical (reporting) database reader (`history`: UCCX `db_cra` / UCCE HDS over ODBC,
+//! or SQLite).
 //!
 //! This crate owns the wire formats, the hardened decoders and the HTTP clients (TLS, retries,
 //! back-off, metrics) of each upstream API. It never depends on the hub, on the sync engine or on

@@ -349,3 +349,36 @@ async fn odbc_read_speed() {
     }
     db.finish().await;
 }
+
+#[tokio::test]
+async fn odbc_server_that_never_answers_fails_within_the_timeout() {
+    // Accepts TCP connections and never sends a byte: the login must give up on its own.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let err = HistoryReader::connect(
+        HistoryConnection::Odbc {
+            connection_string: format!(
+                "Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port={port};Database=x;Uid=u;Pwd=;CommLog=0;"
+            ),
+        },
+        Dialect::Uccx,
+        timeout,
+    )
+    .await
+    .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(err, HistoryError::Connect { .. }), "{err:?}");
+    assert!(
+        elapsed < timeout + Duration::from_millis(1500),
+        "took {elapsed:?}"
+    );
+    hold.abort();
+}
