@@ -1,9 +1,10 @@
 //! Hub storage of the per-project user directory, the sync-run history with its change logs,
-//! and idempotency records, on SQLite (embedded default) or PostgreSQL (production).
+//! queue statistics (15/30-minute intervals, their queues and coverage), and idempotency
+//! records, on SQLite (embedded default) or PostgreSQL (production).
 //!
 //! Owns the schema (numbered migrations per backend under `migrations/`), the one-transaction
-//! identity sync (load the current state, call [`wfm_sync::plan`], apply, record), and the
-//! directory reads the hub API serves. It must not know about HTTP, tokens or upstream sources,
+//! identity sync (load the current state, call [`wfm_sync::plan`], apply, record), the
+//! one-transaction replace-a-window interval apply, and the reads the hub API serves. It must not know about HTTP, tokens or upstream sources,
 //! and never deletes a user.
 //!
 //! Every query is scoped by project: an id that belongs to another project is simply not found.
