@@ -36,9 +36,9 @@
 //!   Call_Type_SG_Interval column, not a Call_Type_Interval one, so it is absent here.
 //!   Cisco: "DateTime — the Central Controller date and time at the start of the interval";
 //!   "TimeZone — the time zone for the dates and times. The value is the offset in minutes
-//!   from UTC (formerly called GMT)". Cisco does not state the sign; this emulator uses
-//!   **local = UTC + timezone** (e.g. `timezone = -300` and `datetime = 07:00` mean 12:00 UTC),
-//!   a fixed offset ([`HrdbSpec::utc_offset_minutes`]) without daylight saving.
+//!   from UTC (formerly called GMT)", with 300 and 240 given for US Eastern (standard and
+//!   daylight time): minutes *west* of UTC. So **UTC = datetime + timezone** (e.g. a site at
+//!   UTC-5 has `timezone = 300`, and `datetime = 07:00` means 12:00 UTC), a fixed offset ([`HrdbSpec::utc_offset_minutes`]) without daylight saving.
 //!   `call_type_interval.servicelevel` = ServiceLevelCalls / (ServiceLevelCallsOffered −
 //!   ServiceLevelAband) (abandons ignored), NULL when nothing was offered.
 //! * UCCE attribution: offered in the interval the leg entered the queue, answered (and

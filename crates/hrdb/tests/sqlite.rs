@@ -110,7 +110,7 @@ async fn late_rows_appear_on_the_second_write_without_duplicates() {
     // Interval rows only for closed intervals.
     // t1 = 10:00 local (UTC-5): the 09:45 interval has just closed, the 10:00 one has not.
     assert_eq!(
-        count(&pool, "SELECT COUNT(*) FROM call_type_interval WHERE datetime = '2026-01-06 09:45:00.000' AND timezone = -300").await,
+        count(&pool, "SELECT COUNT(*) FROM call_type_interval WHERE datetime = '2026-01-06 09:45:00.000' AND timezone = 300").await,
         5
     );
     assert_eq!(

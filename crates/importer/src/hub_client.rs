@@ -190,6 +190,19 @@ impl HubClient {
         .await
     }
 
+    /// `GET /api/v1/intervals?date=&tz=`: every queue's intervals of one local day.
+    pub async fn intervals_local_day(
+        &self,
+        date: &str,
+        tz: &str,
+    ) -> Result<IntervalsResponse, HubError> {
+        self.get(
+            routes::INTERVALS,
+            &[("date", date.to_string()), ("tz", tz.to_string())],
+        )
+        .await
+    }
+
     /// POSTs `body` as JSON with an idempotency key, retrying transient failures with the same
     /// key; `accept` maps the statuses this route answers to a result (None = an error status).
     async fn post<B, T, F>(&self, path: &str, body: &B, key: &str, accept: F) -> Result<T, HubError>

@@ -375,12 +375,18 @@ pub fn call_type(csq: &CsqRow, sink: &mut impl Sink) {
     sink.end_row();
 }
 
+/// The HDS `TimeZone` value of a site `utc_offset` minutes from UTC: Cisco's examples give 300
+/// for US Eastern standard time (UTC-5), i.e. minutes *west* of UTC, so UTC = DateTime + TimeZone.
+pub fn hds_timezone(utc_offset_minutes: i32) -> i64 {
+    -i64::from(utc_offset_minutes)
+}
+
 /// Encodes a `call_type_interval` row; `recoverykey` is its position in the table.
 pub fn cti(centre: &Centre, row: &CallTypeIntervalRow, recoverykey: f64, sink: &mut impl Sink) {
     let tz = centre.spec.utc_offset_minutes;
     sink.time(row.start, tz);
     sink.int(row.calltypeid.into());
-    sink.int(tz.into());
+    sink.int(hds_timezone(tz));
     sink.float(recoverykey);
     sink.time(centre.interval_write(row), tz);
     sink.int(centre.spec.interval_minutes.into());
@@ -438,7 +444,7 @@ pub fn ast(centre: &Centre, row: &StateRow, at: UtcMillis, recoverykey: f64, sin
     let state = trace_state(row.eventtype);
     sink.time(at, tz);
     sink.int(Centre::skill_target_id(row.agentid).into());
-    sink.int(tz.into());
+    sink.int(hds_timezone(tz));
     sink.int(1);
     sink.int(state);
     sink.int(state);

@@ -160,6 +160,11 @@ impl HistoryJob {
         &self.cfg
     }
 
+    /// The hub client.
+    pub fn hub_client(&self) -> &HubClient {
+        &self.hub
+    }
+
     /// The state file.
     pub fn state(&self) -> &StateFile {
         &self.state

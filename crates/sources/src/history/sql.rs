@@ -61,7 +61,9 @@ pub const QUEUES_UCCE: &str =
 /// (the window start minus [`ACD_SLACK_MS`]: an agent connection starts after its queue entry,
 /// the bound only lets the server skip old rows), (2) window start, (3) window end (exclusive),
 /// all UTC. No ORDER BY: sorting millions of rows costs the server more than it is worth, and
-/// the aggregation does not depend on the order.
+/// the aggregation does not depend on the order. Agent connections are summed over DISTINCT
+/// rows: an ACD row written twice (a duplicated row in the reporting database) counts once, as
+/// the de-duplication of the legs themselves does.
 ///
 /// Result columns, in order: sessionid, sessionseqnum, targetid, CSQ recordid (NULL = no CSQ row
 /// matched), contactservicequeueid, CQD startdatetime, CCD enddatetime, CQD disposition,
@@ -77,7 +79,9 @@ pub const QUEUE_VISITS: &str = "SELECT cqd.sessionid, cqd.sessionseqnum, cqd.tar
      LEFT JOIN contactservicequeue csq ON csq.recordid = cqd.targetid \
      LEFT JOIN (SELECT sessionid, sessionseqnum, nodeid, profileid, qindex, \
      SUM(talktime) AS talktime, SUM(holdtime) AS holdtime, SUM(worktime) AS worktime \
-     FROM agentconnectiondetail WHERE startdatetime >= ? \
+     FROM (SELECT DISTINCT sessionid, sessionseqnum, nodeid, profileid, qindex, resourceid, \
+     startdatetime, talktime, holdtime, worktime \
+     FROM agentconnectiondetail WHERE startdatetime >= ?) a \
      GROUP BY sessionid, sessionseqnum, nodeid, profileid, qindex) acd \
      ON acd.sessionid = cqd.sessionid AND acd.sessionseqnum = cqd.sessionseqnum \
      AND acd.nodeid = cqd.nodeid AND acd.profileid = cqd.profileid AND acd.qindex = cqd.qindex \
