@@ -11,13 +11,17 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use time::OffsetDateTime;
 use wfm_emulators::axl::{AxlConfig, AxlEmulator};
 use wfm_emulators::dataset::DatasetSpec;
 use wfm_emulators::uccx::{UccxConfig, UccxEmulator};
 use wfm_emulators::webex::{WebexConfig, WebexEmulator};
 use wfm_emulators::SharedData;
+use wfm_importer::history::HistoryJob;
+use wfm_importer::hub_client::HubClient;
 use wfm_importer::report::{render, render_changes};
 use wfm_importer::{SyncJob, SyncOptions, SyncReport};
+use wfm_protocol::intervals::IntervalFigures;
 use wfm_telemetry::Metrics;
 
 #[derive(Parser)]
@@ -47,6 +51,154 @@ struct Args {
     /// Exit after the first two syncs instead of running until Ctrl-C.
     #[arg(long)]
     once: bool,
+}
+
+/// The demo site's time zone.
+const SITE_TZ: &str = "America/New_York";
+
+/// The reporting database and the importer job that reads it.
+struct History {
+    centre: wfm_hrdb::Centre,
+    db: PathBuf,
+    job: HistoryJob,
+    yesterday: String,
+}
+
+impl History {
+    /// New rows land in the reporting database (as UCCX writes them, after wrap-up); the
+    /// importer's incremental run re-reads its look-back window and corrects the hub.
+    async fn tick(&self) {
+        let now = OffsetDateTime::now_utc();
+        if let Err(e) = wfm_hrdb::write_sqlite(&self.centre, &self.db, Some(now)).await {
+            eprintln!("reporting database: {e}");
+            return;
+        }
+        match self.job.incremental(now, &|_| {}).await {
+            Ok(reports) => {
+                let (mut new, mut changed) = (0, 0);
+                for r in &reports {
+                    new += r.hub.inserted;
+                    changed += r.hub.updated;
+                }
+                println!(
+                    "queue statistics: {new} new and {changed} corrected interval(s) (late rows)"
+                );
+            }
+            Err(e) => eprintln!("queue statistics: {e}"),
+        }
+    }
+}
+
+/// Fills an SQLite reporting database with three days of calls up to now, backfills them into
+/// the hub and prints yesterday's figures per queue.
+async fn queue_statistics(
+    args: &Args,
+    dir: &Path,
+    config: &wfm_config::ImporterConfig,
+) -> Result<History> {
+    let now = OffsetDateTime::now_utc();
+    let offset_min = jiff::tz::TimeZone::get(SITE_TZ)
+        .map(|tz| tz.to_offset(jiff::Timestamp::now()).seconds() / 60)
+        .unwrap_or(-300);
+    let midnight = now.replace_time(time::Time::MIDNIGHT);
+    let from = midnight - time::Duration::days(2);
+    let spec = wfm_hrdb::HrdbSpec {
+        agents: args.agents.clamp(1, 2_000) as u32,
+        from,
+        days: 3,
+        utc_offset_minutes: offset_min,
+        ..wfm_hrdb::HrdbSpec::new()
+    };
+    println!(
+        "\n== queue statistics: {} agents, {} queues, calls from {} to now in the UCCX reporting database ==",
+        spec.agents,
+        spec.csqs,
+        from.date()
+    );
+    let centre = wfm_hrdb::generate(&spec)?;
+    let db = dir.join("hrdb.sqlite");
+    let written = wfm_hrdb::write_sqlite(&centre, &db, Some(now)).await?;
+    println!(
+        "  {} rows written as UCCX would have by now (calls still in wrap-up are not there yet)",
+        written.history_rows()
+    );
+    let h = config
+        .history
+        .first()
+        .context("the demo config has no [[history]] table")?;
+    let job = HistoryJob::new(
+        h.clone(),
+        HubClient::new(&config.hub)?,
+        &config.importer.data_dir,
+        Metrics::new(),
+    );
+    let started = std::time::Instant::now();
+    let reports = job.backfill(from, now, false, &|_| {}).await?;
+    job.incremental(now, &|_| {}).await?;
+    let rows: u64 = reports.iter().map(|r| r.rows_read).sum();
+    let intervals: u64 = reports.iter().map(|r| r.intervals).sum();
+    println!(
+        "  backfill: {} day windows, {rows} call legs -> {intervals} queue intervals at the hub in {:.1} s",
+        reports.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let yesterday = jiff::Timestamp::now()
+        .in_tz(SITE_TZ)
+        .map(|z| {
+            z.date()
+                .yesterday()
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let answer = job
+        .hub_client()
+        .intervals_local_day(&yesterday, SITE_TZ)
+        .await?;
+    let mut per_queue: std::collections::BTreeMap<String, (String, IntervalFigures)> =
+        std::collections::BTreeMap::new();
+    for i in &answer.intervals {
+        per_queue
+            .entry(i.queue.clone())
+            .or_insert_with(|| (i.queue_name.clone(), IntervalFigures::default()))
+            .1
+            .add(&i.figures);
+    }
+    println!("  yesterday ({yesterday}, {SITE_TZ}) per queue:");
+    println!(
+        "    {:<22} {:>9} {:>8} {:>9} {:>7} {:>7} {:>6}",
+        "queue", "presented", "handled", "abandoned", "AHT s", "ASA s", "SL %"
+    );
+    for (name, f) in per_queue.values() {
+        let per = |total: u64, n: u64| {
+            if n == 0 {
+                0.0
+            } else {
+                total as f64 / n as f64 / 1000.0
+            }
+        };
+        let sl = if f.handled == 0 {
+            0.0
+        } else {
+            100.0 * f.answered_within_sl as f64 / f.handled as f64
+        };
+        println!(
+            "    {:<22} {:>9} {:>8} {:>9} {:>7.0} {:>7.1} {:>6.1}",
+            name,
+            f.presented,
+            f.handled,
+            f.abandoned,
+            per(f.talk_ms + f.hold_ms + f.work_ms, f.handled),
+            per(f.answer_wait_ms, f.handled),
+            sl
+        );
+    }
+    Ok(History {
+        centre,
+        db,
+        job,
+        yesterday,
+    })
 }
 
 #[tokio::main]
@@ -203,6 +355,15 @@ token_url = "{webex_url}/oauth/token"
 client_id = "wfm-demo-client"
 client_secret = "wfm-demo-secret"
 scope = "cjp:config_read"
+
+# Queue statistics from the UCCX reporting database (db_cra). The demo's is an SQLite file the
+# reporting-database emulator fills; at a site it is `connection_string` or `dsn` over ODBC.
+[[history]]
+source_id = "uccx-hr"
+dialect = "uccx"
+sqlite_path = "{dir}/hrdb.sqlite"
+time_zone = "{site_tz}"
+close_delay = "1m"
 "#,
         dir = dir.display(),
         hub_url = hub.base_url(),
@@ -212,6 +373,7 @@ scope = "cjp:config_read"
         uccx_port = uccx_addr.port(),
         axl_port = axl_addr.port(),
         webex_url = webex.base_url(),
+        site_tz = SITE_TZ,
     );
     let importer_path = dir.join("importer.toml");
     write(&importer_path, &importer_toml)?;
@@ -293,6 +455,8 @@ scope = "cjp:config_read"
     let second = job.run_source("uccx", SyncOptions::default()).await?;
     print_report(&job, &second, 20).await;
 
+    let history = queue_statistics(&args, &dir, &importer_config).await?;
+
     let base = hub.base_url();
     println!("\n== where to look ==");
     println!(
@@ -310,6 +474,15 @@ scope = "cjp:config_read"
     println!(
         "  curl --cacert {} -H \"Authorization: Bearer $WFM_TOKEN\" '{base}/api/v1/sync-runs'",
         cert.display()
+    );
+    println!(
+        "  curl --cacert {} -H \"Authorization: Bearer $WFM_TOKEN\" '{base}/api/v1/queues'",
+        cert.display()
+    );
+    println!(
+        "  curl --cacert {} -H \"Authorization: Bearer $WFM_TOKEN\" '{base}/api/v1/intervals.csv?date={}&tz={SITE_TZ}'",
+        cert.display(),
+        history.yesterday
     );
     println!("  curl --cacert {} '{base}/metrics'", cert.display());
     println!("  the same importer as a program: cargo run --release -p wfm-importer -- sync users --dry-run --config {}", importer_path.display());
@@ -330,6 +503,7 @@ scope = "cjp:config_read"
                             Err(e) => eprintln!("sync of {source} failed: {e}"),
                         }
                     }
+                    history.tick().await;
                 }
             }
         }

@@ -453,3 +453,117 @@ async fn the_wrong_dialect_and_a_wrong_database_are_clear_errors() {
     empty.finish().await;
     site.finish().await;
 }
+
+async fn importer(site: &Site, args: &[&str]) -> (Option<i32>, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfm-importer"))
+        .arg("--config")
+        .arg(&site.env.importer_toml)
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[tokio::test]
+async fn the_binary_checks_backfills_repairs_and_imports_csv() {
+    let site = Site::start("uccx", "").await;
+    let end = FROM + Duration::days(2);
+    site.write_until(end + Duration::hours(6)).await;
+
+    let (code, text) = importer(&site, &["check"]).await;
+    assert!(text.contains("OK   history 'hr'"), "{text}");
+    assert!(text.contains("contactqueuedetail"), "{text}");
+    assert_eq!(code, Some(0), "{text}");
+
+    let (code, text) = importer(
+        &site,
+        &[
+            "backfill",
+            "intervals",
+            "--from",
+            "2026-01-05T00:00:00Z",
+            "--to",
+            "2026-01-07T00:00:00Z",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("hr: 2 window(s)"), "{text}");
+    compare(
+        &site.hub().await.0,
+        &ground_truth(&site.centre, end + Duration::hours(6)),
+    );
+
+    // Dates are local midnights of the source's time zone (America/New_York: 05:00 UTC).
+    let (code, text) = importer(
+        &site,
+        &[
+            "repair",
+            "intervals",
+            "--from",
+            "2026-01-05T00:00:00Z",
+            "--to",
+            "2026-01-07",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("missing 2026-01-07T00:00:00Z .. 2026-01-07T05:00:00Z"),
+        "{text}"
+    );
+
+    let (code, text) = importer(
+        &site,
+        &["backfill", "intervals", "--from", "soon", "--to", "later"],
+    )
+    .await;
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("'soon' is neither a date"), "{text}");
+
+    // A CSV export replaces the range it covers.
+    let csv = site.env.dir.path().join("legs.csv");
+    std::fs::write(
+        &csv,
+        "session_id,session_seq,csq_id,queue_entry,leg_end,queue_disposition,contact_disposition,queue_time,talk_time,hold_time,work_time\n\
+         1,0,77,2026-01-08 10:01:00.000,2026-01-08 10:09:00.000,2,2,12,300,0,30\n\
+         2,0,77,2026-01-08 10:20:00.000,2026-01-08 10:21:00.000,1,1,60,,,\n",
+    )
+    .unwrap();
+    let (code, text) = importer(
+        &site,
+        &[
+            "import",
+            "intervals",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--source",
+            "hr",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{text}");
+    let (hub, _) = site.hub().await;
+    let jan8 = datetime!(2026-01-08 10:00 UTC).unix_timestamp();
+    let f = &hub[&("77".to_string(), jan8)];
+    assert_eq!(
+        (f.presented, f.handled, f.talk_ms, f.work_ms),
+        (1, 1, 300_000, 30_000)
+    );
+    let f = &hub[&("77".to_string(), jan8 + 900)];
+    assert_eq!((f.presented, f.abandoned), (1, 1));
+
+    let (code, text) = importer(&site, &["sync", "intervals", "--source", "nope"]).await;
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("no [[history]] source 'nope'; configured: hr"),
+        "{text}"
+    );
+    site.finish().await;
+}

@@ -168,9 +168,11 @@ fn the_example_importer_config_parses() {
         ("WFM_HUB_TOKEN", "x"),
         ("UCCX_PASSWORD", "x"),
         ("CUCM_PASSWORD", "x"),
+        ("UCCX_HR_PASSWORD", "x"),
     ]);
     let cfg = parse_importer(&text, "importer.toml", &env).unwrap();
     assert!(cfg.cucm.is_some());
+    assert_eq!(cfg.history.len(), 1);
 }
 
 #[test]
