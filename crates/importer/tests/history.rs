@@ -259,26 +259,48 @@ async fn a_bad_row_stops_the_window_names_the_row_and_leaves_hub_and_cursor_alon
     let before = site.hub().await.0;
     let cursor = job.state().load().unwrap().complete_until;
 
-    let fault = inject_fault_postgres(&site.pool, Fault::NegativeDuration, t1 - Duration::hours(1))
-        .await
-        .unwrap();
-    let err = job
-        .incremental(t1 + Duration::hours(1), &|_| {})
-        .await
-        .unwrap_err();
-    let text = err.to_string();
-    let session = fault.sessionid.unwrap().to_string();
-    assert!(matches!(err, HistoryImportError::Data { .. }), "{text}");
-    assert!(
-        text.contains(&session) && text.contains("negative"),
-        "{text}"
-    );
-    assert_eq!(site.hub().await.0, before, "something reached the hub");
-    assert_eq!(
-        job.state().load().unwrap().complete_until,
-        cursor,
-        "cursor moved"
-    );
+    for (fault, expected) in [
+        (Fault::NullValue, "is missing"),
+        (Fault::EndBeforeStart, "before queue_entry"),
+        (Fault::NegativeDuration, "negative"),
+    ] {
+        let injected = inject_fault_postgres(&site.pool, fault, t1 - Duration::hours(1))
+            .await
+            .unwrap();
+        let err = job
+            .incremental(t1 + Duration::hours(1), &|_| {})
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        let session = injected.sessionid.unwrap().to_string();
+        assert!(matches!(err, HistoryImportError::Data { .. }), "{text}");
+        assert!(
+            text.contains(&session) && text.contains(expected),
+            "{fault:?}: {text}"
+        );
+        assert_eq!(
+            site.hub().await.0,
+            before,
+            "{fault:?}: something reached the hub"
+        );
+        assert_eq!(
+            job.state().load().unwrap().complete_until,
+            cursor,
+            "{fault:?}: cursor moved"
+        );
+        if fault != Fault::NegativeDuration {
+            for table in [
+                "contactcalldetail",
+                "contactqueuedetail",
+                "agentconnectiondetail",
+            ] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE sessionid = {session}"))
+                    .execute(&site.pool)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
 
     // An interrupted backfill resumes after the last window the hub accepted.
     let bad_day = FROM + Duration::days(1);
