@@ -7,6 +7,7 @@
 //! repeated key with the stored response and the header `Idempotent-Replay: true`.
 
 pub mod intervals;
+pub mod states;
 
 use serde::{Deserialize, Serialize};
 use wfm_model::{Attributes, DirectorySnapshot};
@@ -52,6 +53,12 @@ pub mod routes {
     pub const INTERVALS_MISSING: &str = "/api/v1/intervals/missing";
     /// `GET`: queues discovered from the interval data.
     pub const QUEUES: &str = "/api/v1/queues";
+    /// `PUT`: the complete reason-code set of one source ([`super::states::ReasonCodeSet`]);
+    /// `GET`: every reason code.
+    pub const REASON_CODES: &str = "/api/v1/reason-codes";
+    /// `POST`: agent state events ([`super::states::StateBatch`]); `GET`: timeline segments
+    /// (`?agent=&source=&from=&to=`).
+    pub const AGENT_STATES: &str = "/api/v1/agent-states";
     /// `GET`: liveness, no auth.
     pub const HEALTH: &str = "/healthz";
     /// `GET`: Prometheus metrics, no auth.
