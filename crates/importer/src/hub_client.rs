@@ -10,6 +10,9 @@ use wfm_config::{HubClientConfig, Secret};
 use wfm_protocol::intervals::{
     IntervalBatch, IntervalBatchResponse, IntervalsResponse, MissingResponse, QueueView,
 };
+use wfm_protocol::states::{
+    ReasonCodeSet, ReasonCodeSetResponse, StateBatch, StateBatchResponse, StateSegment,
+};
 use wfm_protocol::{
     routes, ErrorBody, ObjectChange, Page, SyncRequest, SyncResponse, WhoAmI,
     IDEMPOTENCY_KEY_HEADER,
@@ -203,9 +206,69 @@ impl HubClient {
         .await
     }
 
+    /// `PUT /api/v1/reason-codes`: the complete reason-code set of one source.
+    pub async fn put_reason_codes(
+        &self,
+        set: &ReasonCodeSet,
+        key: &str,
+    ) -> Result<ReasonCodeSetResponse, HubError> {
+        let accept = |status, bytes: &[u8]| (status == StatusCode::OK).then(|| decode(bytes));
+        self.write(reqwest::Method::PUT, routes::REASON_CODES, set, key, accept)
+            .await
+    }
+
+    /// `POST /api/v1/agent-states`: a history window (replace) or live events (append).
+    pub async fn post_agent_states(
+        &self,
+        batch: &StateBatch,
+        key: &str,
+    ) -> Result<StateBatchResponse, HubError> {
+        self.post(routes::AGENT_STATES, batch, key, |status, bytes| {
+            (status == StatusCode::OK).then(|| decode(bytes))
+        })
+        .await
+    }
+
+    /// `GET /api/v1/agent-states`: the timeline segments of one agent of one source in a range.
+    pub async fn agent_states(
+        &self,
+        source: &str,
+        agent: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<StateSegment>, HubError> {
+        self.get(
+            routes::AGENT_STATES,
+            &[
+                ("source", source.to_string()),
+                ("agent", agent.to_string()),
+                ("from", rfc3339(from)?),
+                ("to", rfc3339(to)?),
+            ],
+        )
+        .await
+    }
+
     /// POSTs `body` as JSON with an idempotency key, retrying transient failures with the same
     /// key; `accept` maps the statuses this route answers to a result (None = an error status).
     async fn post<B, T, F>(&self, path: &str, body: &B, key: &str, accept: F) -> Result<T, HubError>
+    where
+        B: serde::Serialize,
+        F: Fn(StatusCode, &[u8]) -> Option<Result<T, HubError>>,
+    {
+        self.write(reqwest::Method::POST, path, body, key, accept)
+            .await
+    }
+
+    /// Sends `body` as JSON with `method` and an idempotency key (see [`Self::post`]).
+    async fn write<B, T, F>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &B,
+        key: &str,
+        accept: F,
+    ) -> Result<T, HubError>
     where
         B: serde::Serialize,
         F: Fn(StatusCode, &[u8]) -> Option<Result<T, HubError>>,
@@ -219,7 +282,7 @@ impl HubClient {
             attempt += 1;
             let sent = self
                 .http
-                .post(&url)
+                .request(method.clone(), &url)
                 .bearer_auth(self.token.expose())
                 .header(IDEMPOTENCY_KEY_HEADER, key)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
