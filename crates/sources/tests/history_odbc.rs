@@ -382,3 +382,20 @@ async fn odbc_server_that_never_answers_fails_within_the_timeout() {
     );
     hold.abort();
 }
+
+#[tokio::test]
+async fn odbc_agent_states_of_both_dialects_are_read_in_utc_and_time_order() {
+    let db = TestDatabase::postgres().await;
+    let mut statements = state_ddl(Flavor::Postgres);
+    statements.extend(state_rows().into_iter().map(String::from));
+    fill(&db, &statements).await;
+    let uccx = open(&db, Dialect::Uccx, "").await;
+    assert_eq!(uccx.check_states().await.unwrap(), "agentstatedetail");
+    let (from, to) = window();
+    check_uccx_states(&uccx.agent_states(from, to).await.unwrap());
+    let ucce = open(&db, Dialect::Ucce, "").await;
+    assert_eq!(ucce.check_states().await.unwrap(), "agent_state_trace");
+    let (from, to) = ucce_window();
+    check_ucce_states(&ucce.agent_states(from, to).await.unwrap());
+    db.finish().await;
+}

@@ -208,3 +208,54 @@ async fn odbc_without_the_feature_says_how_to_enable_it() {
     assert!(matches!(err, HistoryError::FeatureDisabled));
     assert!(err.to_string().contains("odbc"));
 }
+
+#[tokio::test]
+async fn agent_states_of_both_dialects_are_read_in_utc_and_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("states.sqlite");
+    let mut statements = state_ddl(Flavor::Sqlite);
+    statements.extend(state_rows().into_iter().map(String::from));
+    write_db(&path, &statements).await;
+    let uccx = open(path.clone(), Dialect::Uccx).await;
+    assert_eq!(uccx.check_states().await.unwrap(), "agentstatedetail");
+    let (from, to) = window();
+    check_uccx_states(&uccx.agent_states(from, to).await.unwrap());
+    let ucce = open(path, Dialect::Ucce).await;
+    assert_eq!(ucce.check_states().await.unwrap(), "agent_state_trace");
+    let (from, to) = ucce_window();
+    check_ucce_states(&ucce.agent_states(from, to).await.unwrap());
+}
+
+#[tokio::test]
+async fn agent_state_with_null_time_zone_is_a_bad_row_naming_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("states.sqlite");
+    let mut statements = state_ddl(Flavor::Sqlite);
+    statements.push(
+        "INSERT INTO agent_state_trace VALUES ('2024-01-15 10:10:00', 5003, NULL, 1, 2, 2, 0)"
+            .to_string(),
+    );
+    write_db(&path, &statements).await;
+    let reader = open(path, Dialect::Ucce).await;
+    let (from, to) = ucce_window();
+    let err = reader.agent_states(from, to).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, HistoryError::BadRow { .. }), "{err:?}");
+    assert!(
+        text.contains("agent_state_trace")
+            && text.contains("timezone")
+            && text.contains("skilltargetid 5003"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn missing_agent_state_table_is_reported_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let reader = open(uccx_db(dir.path(), &[]).await, Dialect::Uccx).await;
+    let err = reader.check_states().await.unwrap_err();
+    assert!(
+        matches!(err, HistoryError::MissingTable { ref table, .. } if table == "agentstatedetail"),
+        "{err:?}"
+    );
+}

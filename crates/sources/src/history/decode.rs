@@ -5,7 +5,7 @@ use wfm_intervals::timestamp;
 use wfm_intervals::uccx::QueueVisitRow;
 use wfm_intervals::UtcMillis;
 
-use super::{CallTypeIntervalRow, HistoryError, QueueRecord};
+use super::{sql, AgentStateRow, CallTypeIntervalRow, Dialect, HistoryError, QueueRecord};
 
 /// Milliseconds since the Unix epoch of `t` (rounded down).
 pub(crate) fn odt_millis(t: OffsetDateTime) -> i64 {
@@ -309,5 +309,79 @@ pub(crate) fn interval(r: RawInterval) -> Result<CallTypeIntervalRow, HistoryErr
         talk_time_s: v[8],
         hold_time_s: v[9],
         router_calls_dequeued: v[10],
+    })
+}
+
+/// One agent-state row as read. UCCX: `time_ms` is `eventdatetime` (UTC), `time_zone_min` is not
+/// read. UCCE: `time_ms` is the local `datetime` as if it were UTC, plus `timezone`.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct RawState {
+    pub agent: Option<i64>,
+    pub time_ms: Option<i64>,
+    pub time_zone_min: Option<i64>,
+    pub state: Option<i64>,
+    pub reason: Option<i64>,
+}
+
+/// Checks the columns the reader needs and converts UCCE local time to UTC (UTC = local +
+/// timezone, as for `call_type_interval`).
+pub(crate) fn agent_state(dialect: Dialect, r: RawState) -> Result<AgentStateRow, HistoryError> {
+    let table = sql::state_table(dialect);
+    let (agent_col, time_col, state_col) = match dialect {
+        Dialect::Uccx => ("agentid", "eventdatetime", "eventtype"),
+        Dialect::Ucce => ("skilltargetid", "datetime", "agentstate"),
+    };
+    let time_text = r.time_ms.map_or_else(
+        || "NULL".to_string(),
+        |ms| timestamp::format_millis(UtcMillis(ms)),
+    );
+    let bad = |key: String, column: &str, problem: &str| HistoryError::BadRow {
+        table: table.to_string(),
+        key,
+        column: column.to_string(),
+        problem: problem.to_string(),
+    };
+    let Some(agent_id) = r.agent else {
+        return Err(bad(
+            format!("({time_col} {time_text})"),
+            agent_col,
+            "is NULL",
+        ));
+    };
+    let key = format!("({agent_col} {agent_id}, {time_col} {time_text})");
+    let Some(time_ms) = r.time_ms else {
+        return Err(bad(key, time_col, "is NULL"));
+    };
+    let Some(raw_state) = r.state else {
+        return Err(bad(key, state_col, "is NULL"));
+    };
+    let utc_ms = match dialect {
+        Dialect::Uccx => time_ms,
+        Dialect::Ucce => {
+            let Some(tz) = r.time_zone_min else {
+                return Err(bad(
+                    key,
+                    "timezone",
+                    "is NULL, so the local datetime cannot be converted to UTC",
+                ));
+            };
+            if !(-24 * 60..=24 * 60).contains(&tz) {
+                return Err(bad(
+                    key,
+                    "timezone",
+                    &format!("is {tz}, not an offset in minutes within ±1440"),
+                ));
+            }
+            time_ms + tz * 60_000
+        }
+    };
+    let Some(at) = millis_odt(utc_ms) else {
+        return Err(bad(key, time_col, "is out of range"));
+    };
+    Ok(AgentStateRow {
+        agent_id,
+        at,
+        raw_state,
+        reason_code: r.reason,
     })
 }

@@ -52,9 +52,9 @@ pub const BATCH_ROWS: usize = 5_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dialect {
     /// UCCX `db_cra`: `contactcalldetail`, `contactqueuedetail`, `agentconnectiondetail`,
-    /// `contactservicequeue`.
+    /// `contactservicequeue` (and `agentstatedetail` for agent states).
     Uccx,
-    /// UCCE HDS: `call_type`, `call_type_interval`.
+    /// UCCE HDS: `call_type`, `call_type_interval` (and `agent_state_trace` for agent states).
     Ucce,
 }
 
@@ -124,6 +124,22 @@ pub struct CallTypeIntervalRow {
     pub hold_time_s: Option<i64>,
     /// `routercallsdequeued` (`None` also when the HDS has no such column).
     pub router_calls_dequeued: Option<i64>,
+}
+
+/// One agent state change: a UCCX `agentstatedetail` or UCCE `agent_state_trace` row. Values as
+/// stored (the importer maps them to normalised states); the state lasts until the agent's next
+/// row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentStateRow {
+    /// UCCX `agentid` (= `resource.resourceid`); UCCE `skilltargetid`.
+    pub agent_id: i64,
+    /// When the state began, UTC. UCCX `eventdatetime` (GMT); UCCE `datetime` **plus**
+    /// `timezone` minutes, exactly as [`CallTypeIntervalRow::start`].
+    pub at: OffsetDateTime,
+    /// UCCX `eventtype` (1–7); UCCE `agentstate` (0–14).
+    pub raw_state: i64,
+    /// `reasoncode` as stored (`0` is "none" on both platforms); NULL = `None`.
+    pub reason_code: Option<i64>,
 }
 
 /// Reader of one reporting database. Cheap to clone (the state is shared).
@@ -318,6 +334,62 @@ impl HistoryReader {
             }
         }
         rows.sort_by_key(|r| (r.start, r.call_type_id));
+        Ok(rows)
+    }
+
+    /// Probes the agent-state table of the dialect (`agentstatedetail` / `agent_state_trace`)
+    /// with the columns [`Self::agent_states`] reads; returns its name.
+    pub async fn check_states(&self) -> Result<String, HistoryError> {
+        let dialect = self.inner.dialect;
+        let table = sql::state_table(dialect);
+        let probe = sql::state_probe(dialect);
+        match &self.inner.backend {
+            #[cfg(feature = "odbc")]
+            Backend::Odbc(b) => b.probe(dialect, table, probe).await?,
+            Backend::Sqlite(b) => b.probe(dialect, table, &probe).await?,
+        }
+        Ok(table.to_string())
+    }
+
+    /// Agent state changes that began in `[from, to)` (UTC), ordered by time, agent, state and
+    /// reason. UCCX reads `agentstatedetail`; UCCE reads `agent_state_trace` with the same
+    /// local-time widening and per-row time-zone conversion as [`Self::call_type_intervals`].
+    /// A NULL agent, time or state (UCCE: time zone) is [`HistoryError::BadRow`].
+    pub async fn agent_states(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<AgentStateRow>, HistoryError> {
+        let dialect = self.inner.dialect;
+        let from_ms = decode::odt_millis(from);
+        let to_ms = decode::odt_millis(to);
+        if to_ms <= from_ms {
+            return Ok(Vec::new());
+        }
+        let (lo, hi) = match dialect {
+            Dialect::Uccx => (from_ms, to_ms),
+            Dialect::Ucce => (
+                from_ms.saturating_sub(sql::UCCE_LOCAL_SLACK_MS),
+                to_ms.saturating_add(sql::UCCE_LOCAL_SLACK_MS),
+            ),
+        };
+        let raw = match &self.inner.backend {
+            #[cfg(feature = "odbc")]
+            Backend::Odbc(b) => b.agent_states(dialect, lo, hi, self.read_timeout()).await?,
+            Backend::Sqlite(b) => {
+                let read = b.agent_states(dialect, lo, hi);
+                limited(self.read_timeout(), sql::state_table(dialect), read).await?
+            }
+        };
+        let mut rows = Vec::with_capacity(raw.len());
+        for r in raw {
+            let row = decode::agent_state(dialect, r)?;
+            let at = decode::odt_millis(row.at);
+            if at >= from_ms && at < to_ms {
+                rows.push(row);
+            }
+        }
+        rows.sort_by_key(|r| (r.at, r.agent_id, r.raw_state, r.reason_code));
         Ok(rows)
     }
 

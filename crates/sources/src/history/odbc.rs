@@ -17,6 +17,8 @@ use super::decode::{self, RawInterval, RawVisit};
 use super::error::{classify, statement_error, Cause};
 use super::{sql, Dialect, HistoryError, QueueRecord, BATCH_ROWS};
 
+mod states;
+
 type N64 = Nullable<i64>;
 type NTs = Nullable<Timestamp>;
 

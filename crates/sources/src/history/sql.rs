@@ -112,3 +112,38 @@ pub fn call_type_intervals(with_dequeued: bool) -> String {
 /// Widening of the UCCE window in local time: 15 hours covers every UTC offset in use
 /// (UTC-12 .. UTC+14).
 pub const UCCE_LOCAL_SLACK_MS: i64 = 15 * 3_600_000;
+
+/// The agent-state table of `dialect`: UCCX `agentstatedetail`, UCCE `agent_state_trace`.
+pub fn state_table(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Uccx => "agentstatedetail",
+        Dialect::Ucce => "agent_state_trace",
+    }
+}
+
+/// A statement that returns no row but fails when the agent-state table of `dialect` or one of
+/// the columns read from it is missing (used by `check_states`).
+pub fn state_probe(dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Uccx => format!("{AGENT_STATES_UCCX_SELECT} WHERE 1 = 0"),
+        Dialect::Ucce => format!("{AGENT_STATES_UCCE_SELECT} WHERE 1 = 0"),
+    }
+}
+
+const AGENT_STATES_UCCX_SELECT: &str =
+    "SELECT agentid, eventdatetime, eventtype, reasoncode FROM agentstatedetail";
+
+const AGENT_STATES_UCCE_SELECT: &str =
+    "SELECT skilltargetid, datetime, timezone, agentstate, reasoncode FROM agent_state_trace";
+
+/// UCCX agent state changes. Parameters: window start and end (exclusive), UTC (`eventdatetime`
+/// is stored in GMT). No ORDER BY (the reader sorts). Result columns: agentid, eventdatetime,
+/// eventtype, reasoncode.
+pub const AGENT_STATES_UCCX: &str = "SELECT agentid, eventdatetime, eventtype, reasoncode \
+     FROM agentstatedetail WHERE eventdatetime >= ? AND eventdatetime < ?";
+
+/// UCCE agent state changes. Parameters: local `datetime` lower and upper bound (the UTC window
+/// widened by [`UCCE_LOCAL_SLACK_MS`], as for [`call_type_intervals`]). Result columns:
+/// skilltargetid, datetime, timezone, agentstate, reasoncode.
+pub const AGENT_STATES_UCCE: &str = "SELECT skilltargetid, datetime, timezone, agentstate, \
+     reasoncode FROM agent_state_trace WHERE datetime >= ? AND datetime < ?";

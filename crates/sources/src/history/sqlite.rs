@@ -13,6 +13,8 @@ use super::decode::{self, RawInterval, RawVisit};
 use super::error::{classify, statement_error};
 use super::{sql, Dialect, HistoryError, QueueRecord};
 
+mod states;
+
 pub(crate) struct SqliteBackend {
     pool: SqlitePool,
     path: PathBuf,

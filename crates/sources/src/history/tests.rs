@@ -204,3 +204,56 @@ fn civil_round_trip() {
         assert_eq!(decode::civil_millis(y, m, d, hh, mm, ss, ns), Some(ms));
     }
 }
+
+#[test]
+fn ucce_agent_state_time_is_local_plus_time_zone() {
+    let local = decode::parse_text_time("2024-01-15 09:00:00.500").unwrap();
+    let row = decode::agent_state(
+        Dialect::Ucce,
+        decode::RawState {
+            agent: Some(5001),
+            time_ms: Some(local),
+            time_zone_min: Some(300),
+            state: Some(2),
+            reason: Some(7),
+        },
+    )
+    .unwrap();
+    assert_eq!(row.at, time::macros::datetime!(2024-01-15 14:00:00.500 UTC));
+    assert_eq!(
+        (row.agent_id, row.raw_state, row.reason_code),
+        (5001, 2, Some(7))
+    );
+}
+
+#[test]
+fn uccx_agent_state_needs_agent_time_and_event_type_but_not_a_time_zone() {
+    let ok = decode::agent_state(
+        Dialect::Uccx,
+        decode::RawState {
+            agent: Some(501),
+            time_ms: Some(0),
+            time_zone_min: None,
+            state: Some(3),
+            reason: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(ok.at, time::OffsetDateTime::UNIX_EPOCH);
+    let err = decode::agent_state(
+        Dialect::Uccx,
+        decode::RawState {
+            agent: Some(501),
+            time_ms: Some(0),
+            ..decode::RawState::default()
+        },
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("agentstatedetail")
+            && text.contains("eventtype")
+            && text.contains("agentid 501"),
+        "{text}"
+    );
+}

@@ -229,3 +229,71 @@ pub fn check_intervals(rows: &[wfm_sources::history::CallTypeIntervalRow], with_
     assert_eq!(rows[1].calls_offered, None);
     assert_eq!(rows[1].router_calls_dequeued, None);
 }
+
+/// Agent-state tables of both dialects (`agentstatedetail`, `agent_state_trace`).
+pub fn state_ddl(f: Flavor) -> Vec<String> {
+    let ts = ts(f);
+    vec![
+        format!(
+            "CREATE TABLE agentstatedetail (agentid INTEGER, eventdatetime {ts}, \
+             gmtoffset SMALLINT, eventtype SMALLINT, reasoncode INTEGER, profileid INTEGER)"
+        ),
+        format!(
+            "CREATE TABLE agent_state_trace (datetime {ts}, skilltargetid INTEGER, \
+             timezone INTEGER, mrdomainid INTEGER, agentstate SMALLINT, eventname INTEGER, \
+             reasoncode INTEGER)"
+        ),
+    ]
+}
+
+/// Rows of [`state_ddl`]: UCCX in GMT, UCCE on US Eastern local time (timezone 300), both in
+/// insertion order that is *not* time order.
+pub fn state_rows() -> Vec<&'static str> {
+    vec![
+        // UCCX, window [10:00, 11:00) UTC.
+        "INSERT INTO agentstatedetail VALUES (501, '2024-03-01 10:00:02.000', 0, 3, 0, 1)",
+        "INSERT INTO agentstatedetail VALUES (501, '2024-03-01 10:00:00.000', 0, 1, 0, 1)",
+        "INSERT INTO agentstatedetail VALUES (502, '2024-03-01 10:30:00.250', 0, 2, 32763, 1)",
+        "INSERT INTO agentstatedetail VALUES (502, '2024-03-01 10:45:00.000', 0, 9, NULL, 1)",
+        "INSERT INTO agentstatedetail VALUES (501, '2024-03-01 09:59:59.999', 0, 7, 0, 1)",
+        "INSERT INTO agentstatedetail VALUES (501, '2024-03-01 11:00:00.000', 0, 3, 0, 1)",
+        // UCCE: local 05:10 + 300 min = 10:10 UTC (in); local 06:00 = 11:00 UTC (out);
+        // local 10:20 with timezone 0 = 10:20 UTC (in; the local bounds must widen).
+        "INSERT INTO agent_state_trace VALUES ('2024-01-15 05:10:00.000', 5001, 300, 1, 2, 2, 7)",
+        "INSERT INTO agent_state_trace VALUES ('2024-01-15 06:00:00.000', 5001, 300, 1, 3, 3, 0)",
+        "INSERT INTO agent_state_trace VALUES ('2024-01-15 10:20:00.000', 5002, 0, 1, 4, 4, 0)",
+        "INSERT INTO agent_state_trace VALUES ('2024-01-15 04:59:59.000', 5002, 300, 1, 0, 0, 0)",
+    ]
+}
+
+/// Checks `agent_states(window())` on the UCCX dialect.
+pub fn check_uccx_states(rows: &[wfm_sources::history::AgentStateRow]) {
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.agent_id, r.at, r.raw_state, r.reason_code))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (501, datetime!(2024-03-01 10:00 UTC), 1, Some(0)),
+            (501, datetime!(2024-03-01 10:00:02 UTC), 3, Some(0)),
+            (502, datetime!(2024-03-01 10:30:00.250 UTC), 2, Some(32763)),
+            (502, datetime!(2024-03-01 10:45 UTC), 9, None),
+        ]
+    );
+}
+
+/// Checks `agent_states(ucce_window())` on the UCCE dialect.
+pub fn check_ucce_states(rows: &[wfm_sources::history::AgentStateRow]) {
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.agent_id, r.at, r.raw_state, r.reason_code))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (5001, datetime!(2024-01-15 10:10 UTC), 2, Some(7)),
+            (5002, datetime!(2024-01-15 10:20 UTC), 4, Some(0)),
+        ]
+    );
+}
