@@ -43,6 +43,12 @@ pub struct ImporterConfig {
     /// Reporting databases for queue statistics (`[[history]]`).
     #[serde(default)]
     pub history: Vec<HistoryConfig>,
+    /// CTI Server live agent-state feeds (`[[cti]]`).
+    #[serde(default)]
+    pub cti: Vec<crate::cti::CtiConfig>,
+    /// The outbox live batches go through (`[outbox]`; needed with `[[cti]]`).
+    #[serde(default)]
+    pub outbox: crate::cti::OutboxSection,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
@@ -333,6 +339,12 @@ impl ImporterConfig {
             h.validate(&path, &mut issues);
             ids.push((h.source_id.to_string(), format!("{path}.source_id")));
         }
+        for (i, c) in self.cti.iter().enumerate() {
+            let path = format!("cti[{i}]");
+            c.validate(&path, &mut issues);
+            ids.push((c.source_id.to_string(), format!("{path}.source_id")));
+        }
+        self.outbox.validate(!self.cti.is_empty(), &mut issues);
         let mut seen = std::collections::HashSet::new();
         for (id, path) in &ids {
             if !seen.insert(id.clone()) {
@@ -345,7 +357,7 @@ impl ImporterConfig {
         if ids.is_empty() {
             issues.push(issue(
                 "",
-                "no source is configured: add a [uccx], [[ucce]], [[webex]], [[zoom]], [[graph]] or [[history]] table",
+                "no source is configured: add a [uccx], [[ucce]], [[webex]], [[zoom]], [[graph]], [[history]] or [[cti]] table",
             ));
         }
         match &self.uccx {

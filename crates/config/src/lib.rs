@@ -6,6 +6,7 @@
 //! any runtime; it reads only the config file itself, environment variables and secret files.
 
 pub mod cloud;
+pub mod cti;
 pub mod history;
 pub mod hub;
 pub mod importer;
@@ -13,6 +14,7 @@ mod load;
 mod secret;
 
 pub use cloud::{CloudConfig, OAuthConfig, UcceConfig};
+pub use cti::{CtiConfig, OutboxSection};
 pub use history::{BadRowPolicy, HistoryConfig, HistoryDialect};
 pub use hub::{
     HubConfig, HubServerConfig, LogConfig, LogFormat, MatchPeopleBy, ProjectConfig, StorageConfig,

@@ -9,6 +9,7 @@ pub mod error;
 pub mod history;
 pub mod hub_client;
 pub mod job;
+pub mod live;
 pub mod mapping;
 pub mod report;
 pub mod runtime;

@@ -48,6 +48,8 @@ enum Command {
     },
     /// Sync on the configured schedule until stopped (Ctrl-C / SIGTERM), serving /metrics on loopback.
     Run,
+    /// Run only the live agent-state feeds ([[cti]]) until stopped (Ctrl-C / SIGTERM).
+    Live,
     /// Re-import a past range of queue statistics, window by window, with progress; resumes an
     /// interrupted backfill of the same range; safe to re-run.
     Backfill {
@@ -170,6 +172,7 @@ fn main() -> ExitCode {
                 what: SyncWhat::Intervals { source },
             } => intervals::sync(&config, source.as_deref()).await,
             Command::Run => run(&config).await,
+            Command::Live => live(&config).await,
             Command::Backfill {
                 what:
                     RangeWhat::Intervals {
@@ -370,6 +373,16 @@ async fn run(config: &ImporterConfig) -> ExitCode {
             return ExitCode::from(1);
         }
     }
+    let live_task = {
+        let config = config.clone();
+        let mut live_stop = stop_rx.clone();
+        tokio::spawn(async move {
+            wfm_importer::live::run_live(&config, async move {
+                let _ = live_stop.changed().await;
+            })
+            .await
+        })
+    };
     let mut loop_stop = stop_rx;
     let signal = async move {
         shutdown_signal().await;
@@ -381,7 +394,25 @@ async fn run(config: &ImporterConfig) -> ExitCode {
         let _ = loop_stop.changed().await;
     })
     .await;
+    if let Ok(Err(e)) = live_task.await {
+        eprintln!("error: live feed: {e}");
+        return ExitCode::from(1);
+    }
     ExitCode::SUCCESS
+}
+
+async fn live(config: &ImporterConfig) -> ExitCode {
+    if config.cti.is_empty() {
+        eprintln!("error: no [[cti]] source is configured");
+        return ExitCode::from(ConfigError::EXIT_CODE as u8);
+    }
+    match wfm_importer::live::run_live(config, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: live feed: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 async fn shutdown_signal() {
