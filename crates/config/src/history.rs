@@ -48,6 +48,9 @@ fn default_interval_minutes() -> u32 {
 fn default_service_level() -> Duration {
     Duration::from_secs(20)
 }
+fn default_agent_states() -> bool {
+    true
+}
 fn default_chunk() -> Duration {
     Duration::from_secs(24 * 3600)
 }
@@ -104,6 +107,11 @@ pub struct HistoryConfig {
     /// Connect and query timeout. Default `30s`.
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// Also import agent state history (UCCX `AgentStateDetail`, UCCE `Agent_State_Trace`)
+    /// with its own cursor, the same look-back, close delay and chunk as the intervals. Default
+    /// `true` for both dialects (UCCE: only agents with tracing enabled have rows).
+    #[serde(default = "default_agent_states")]
+    pub agent_states: bool,
 }
 
 impl HistoryConfig {

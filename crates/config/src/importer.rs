@@ -43,6 +43,9 @@ pub struct ImporterConfig {
     /// Reporting databases for queue statistics (`[[history]]`).
     #[serde(default)]
     pub history: Vec<HistoryConfig>,
+    /// Cisco Finesse, the source of agent reason codes (`[finesse]`).
+    #[serde(default)]
+    pub finesse: Option<crate::finesse::FinesseConfig>,
     /// CTI Server live agent-state feeds (`[[cti]]`).
     #[serde(default)]
     pub cti: Vec<crate::cti::CtiConfig>,
@@ -345,6 +348,10 @@ impl ImporterConfig {
             ids.push((c.source_id.to_string(), format!("{path}.source_id")));
         }
         self.outbox.validate(!self.cti.is_empty(), &mut issues);
+        if let Some(f) = &self.finesse {
+            f.validate(&mut issues);
+            ids.push((f.source_id.to_string(), "finesse.source_id".to_string()));
+        }
         let mut seen = std::collections::HashSet::new();
         for (id, path) in &ids {
             if !seen.insert(id.clone()) {

@@ -7,6 +7,7 @@
 
 pub mod cloud;
 pub mod cti;
+pub mod finesse;
 pub mod history;
 pub mod hub;
 pub mod importer;
@@ -15,6 +16,7 @@ mod secret;
 
 pub use cloud::{CloudConfig, OAuthConfig, UcceConfig};
 pub use cti::{CtiConfig, OutboxSection};
+pub use finesse::FinesseConfig;
 pub use history::{BadRowPolicy, HistoryConfig, HistoryDialect};
 pub use hub::{
     HubConfig, HubServerConfig, LogConfig, LogFormat, MatchPeopleBy, ProjectConfig, StorageConfig,
