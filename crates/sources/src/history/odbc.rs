@@ -217,9 +217,10 @@ impl OdbcBackend {
         self.run(move |conn, shared| {
             type Row = VisitRow;
             let acd_from = timestamp_param(from_ms.saturating_sub(sql::ACD_SLACK_MS));
+            let acd_to = timestamp_param(to_ms.saturating_add(sql::ACD_AFTER_MS));
             let from = timestamp_param(from_ms);
             let to = timestamp_param(to_ms);
-            let params = (&acd_from, &from, &to);
+            let params = (&acd_from, &acd_to, &from, &to);
             let mut out = Vec::new();
             let table = "contactqueuedetail";
             fetch::<Row, _>(

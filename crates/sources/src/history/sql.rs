@@ -57,10 +57,10 @@ pub const QUEUES_UCCX: &str = "SELECT recordid, contactservicequeueid, csqname, 
 pub const QUEUES_UCCE: &str =
     "SELECT calltypeid, enterprisename FROM call_type ORDER BY calltypeid";
 
-/// UCCX queue visits. Parameters: (1) lower bound for `agentconnectiondetail.startdatetime`
-/// (the window start minus [`ACD_SLACK_MS`]: an agent connection starts after its queue entry,
-/// the bound only lets the server skip old rows), (2) window start, (3) window end (exclusive),
-/// all UTC. No ORDER BY: sorting millions of rows costs the server more than it is worth, and
+/// UCCX queue visits. Parameters: (1) lower and (2) upper bound for
+/// `agentconnectiondetail.startdatetime` (the window start minus [`ACD_SLACK_MS`], the window end
+/// plus [`ACD_AFTER_MS`]: the bounds only let the server skip rows that cannot belong to the
+/// window's legs), (3) window start, (4) window end (exclusive), all UTC. No ORDER BY: sorting millions of rows costs the server more than it is worth, and
 /// the aggregation does not depend on the order. Agent connections are summed over DISTINCT
 /// rows: an ACD row written twice (a duplicated row in the reporting database) counts once, as
 /// the de-duplication of the legs themselves does.
@@ -81,7 +81,7 @@ pub const QUEUE_VISITS: &str = "SELECT cqd.sessionid, cqd.sessionseqnum, cqd.tar
      SUM(talktime) AS talktime, SUM(holdtime) AS holdtime, SUM(worktime) AS worktime \
      FROM (SELECT DISTINCT sessionid, sessionseqnum, nodeid, profileid, qindex, resourceid, \
      startdatetime, talktime, holdtime, worktime \
-     FROM agentconnectiondetail WHERE startdatetime >= ?) a \
+     FROM agentconnectiondetail WHERE startdatetime >= ? AND startdatetime < ?) a \
      GROUP BY sessionid, sessionseqnum, nodeid, profileid, qindex) acd \
      ON acd.sessionid = cqd.sessionid AND acd.sessionseqnum = cqd.sessionseqnum \
      AND acd.nodeid = cqd.nodeid AND acd.profileid = cqd.profileid AND acd.qindex = cqd.qindex \
@@ -89,6 +89,12 @@ pub const QUEUE_VISITS: &str = "SELECT cqd.sessionid, cqd.sessionseqnum, cqd.tar
 
 /// How far before the window start agent connections are read (1 hour).
 pub const ACD_SLACK_MS: i64 = 3_600_000;
+
+/// How far after the window end agent connections are read: a connection starts while its leg
+/// waits in the queue, and `CQD.queuetime` is a smallint of seconds (at most 32,767 s ≈ 9.1 h),
+/// so 10 hours covers every leg that entered the queue in the window. Without an upper bound
+/// every window would aggregate the rest of the table (quadratic in a backfill).
+pub const ACD_AFTER_MS: i64 = 10 * 3_600_000;
 
 const INTERVAL_COLUMNS_BASE: &str = "calltypeid, datetime, timezone, callsoffered, callshandled, \
      totalcallsaband, servicelevelcalls, servicelevelcallsoffered, servicelevelaband, \

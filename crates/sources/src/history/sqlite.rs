@@ -120,6 +120,7 @@ impl SqliteBackend {
             .bind(decode::text_bound(
                 from_ms.saturating_sub(sql::ACD_SLACK_MS),
             ))
+            .bind(decode::text_bound(to_ms.saturating_add(sql::ACD_AFTER_MS)))
             .bind(decode::text_bound(from_ms))
             .bind(decode::text_bound(to_ms))
             .fetch(&self.pool);
