@@ -10,6 +10,7 @@
 //! Every query is scoped by project: an id that belongs to another project is simply not found.
 //! Ids are UUID v4 text; times are RFC 3339 UTC text with microseconds.
 
+mod adherence;
 mod common;
 mod error;
 mod intervals;
@@ -19,6 +20,7 @@ mod sqlite;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use adherence::{ScheduleReplaced, StoredException};
 pub use error::StoreError;
 pub use intervals::{to_ms, validate_interval_batch, NewestInterval, INTERVAL_LENGTHS};
 

@@ -217,6 +217,7 @@ async fn update_batch(conn: &mut Conn, batch: &Batch) -> Result<(), StoreError> 
 include!("shared/reads.rs");
 include!("shared/sync.rs");
 include!("shared/intervals.rs");
+include!("shared/adherence.rs");
 
 /// Deletes the intervals of one source with the given (queue, start) keys.
 async fn delete_interval_keys(
