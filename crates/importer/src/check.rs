@@ -33,6 +33,9 @@ pub async fn check_all(config: &ImporterConfig, metrics: &Metrics) -> Vec<CheckL
     for h in &config.history {
         lines.push(check_history(config, h, metrics).await);
     }
+    if let Some(f) = &config.finesse {
+        lines.push(check_finesse(f, metrics).await);
+    }
     lines.push(check_hub(config).await);
     lines
 }
@@ -53,16 +56,34 @@ async fn check_history(
     let job =
         crate::history::HistoryJob::new(h.clone(), hub, &config.importer.data_dir, metrics.clone());
     let started = Instant::now();
-    match job.check().await {
-        Err(e) => fail(component, e.to_string()),
-        Ok(tables) => pass(
-            component,
-            format!(
-                "connected, tables {} found ({} ms)",
-                tables.join(", "),
-                started.elapsed().as_millis()
-            ),
+    let mut tables = match job.check().await {
+        Err(e) => return fail(component, e.to_string()),
+        Ok(tables) => tables,
+    };
+    if h.agent_states {
+        match job.check_agent_states().await {
+            Err(e) => {
+                let hint = "or set agent_states = false for this source";
+                return fail(component, format!("agent states: {e} ({hint})"));
+            }
+            Ok(table) => tables.push(table),
+        }
+    }
+    pass(
+        component,
+        format!(
+            "connected, tables {} found ({} ms)",
+            tables.join(", "),
+            started.elapsed().as_millis()
         ),
+    )
+}
+
+async fn check_finesse(f: &wfm_config::FinesseConfig, metrics: &Metrics) -> CheckLine {
+    let component = format!("finesse '{}' ({})", f.source_id, f.base_url());
+    match crate::reason_codes::check(f, metrics).await {
+        Err(e) => fail(component, e.to_string()),
+        Ok(detail) => pass(component, detail),
     }
 }
 

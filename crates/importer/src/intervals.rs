@@ -62,7 +62,7 @@ fn jobs(
     Ok(list)
 }
 
-fn bar(label: &str) -> ProgressBar {
+pub(crate) fn bar(label: &str) -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
@@ -75,7 +75,7 @@ fn bar(label: &str) -> ProgressBar {
     bar
 }
 
-fn on_progress(bar: &ProgressBar) -> impl Fn(Progress) + Sync + '_ {
+pub(crate) fn on_progress(bar: &ProgressBar) -> impl Fn(Progress) + Sync + '_ {
     move |p: Progress| {
         bar.set_length(p.total);
         bar.set_position(p.done);

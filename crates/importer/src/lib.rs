@@ -11,6 +11,7 @@ pub mod hub_client;
 pub mod job;
 pub mod live;
 pub mod mapping;
+pub mod reason_codes;
 pub mod report;
 pub mod runtime;
 pub mod sources;

@@ -13,6 +13,7 @@ use wfm_importer::runtime::{run_loop, serve_metrics, Health};
 use wfm_importer::{SyncJob, SyncOptions};
 use wfm_telemetry::{init_logging, Metrics};
 
+mod agent_states;
 mod intervals;
 
 const EXIT_REFUSED: u8 = 3;
@@ -85,6 +86,22 @@ enum RangeWhat {
         #[arg(long)]
         restart: bool,
     },
+    /// Agent state history from the [[history]] sources with agent_states = true (reason codes
+    /// from [finesse] first). Backfill only.
+    States {
+        /// Start: a date (local midnight in the source's time_zone) or an RFC 3339 instant.
+        #[arg(long)]
+        from: String,
+        /// End (exclusive), same forms.
+        #[arg(long)]
+        to: String,
+        /// Only this [[history]] source; default: every one with agent_states = true.
+        #[arg(long)]
+        source: Option<String>,
+        /// Start over instead of resuming an interrupted run of the same range.
+        #[arg(long)]
+        restart: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -130,6 +147,15 @@ enum SyncWhat {
         #[arg(long)]
         source: Option<String>,
     },
+    /// Agent states: reason codes from [finesse] (if configured), then one incremental run of
+    /// every [[history]] source with agent_states = true.
+    States {
+        /// Only this [[history]] source.
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// Reason codes (Not Ready and Logout) from [finesse] → the hub, as one complete set.
+    ReasonCodes,
 }
 
 fn main() -> ExitCode {
@@ -171,6 +197,27 @@ fn main() -> ExitCode {
             Command::Sync {
                 what: SyncWhat::Intervals { source },
             } => intervals::sync(&config, source.as_deref()).await,
+            Command::Sync {
+                what: SyncWhat::States { source },
+            } => agent_states::sync(&config, source.as_deref()).await,
+            Command::Sync {
+                what: SyncWhat::ReasonCodes,
+            } => agent_states::sync_codes(&config).await,
+            Command::Backfill {
+                what:
+                    RangeWhat::States {
+                        from,
+                        to,
+                        source,
+                        restart,
+                    },
+            } => agent_states::backfill(&config, &from, &to, source.as_deref(), restart).await,
+            Command::Repair {
+                what: RangeWhat::States { .. },
+            } => {
+                eprintln!("error: `repair states` does not exist: use `backfill states` for the range (every window replaces itself at the hub)");
+                ExitCode::from(2)
+            }
             Command::Run => run(&config).await,
             Command::Live => live(&config).await,
             Command::Backfill {
@@ -383,6 +430,14 @@ async fn run(config: &ImporterConfig) -> ExitCode {
             .await
         })
     };
+    if agent_states::wanted(config) {
+        tracing::info!("periodic agent-state import started");
+        tokio::spawn(agent_states::run_loop(
+            config.clone(),
+            metrics_for_history.clone(),
+            stop_rx.clone(),
+        ));
+    }
     let mut loop_stop = stop_rx;
     let signal = async move {
         shutdown_signal().await;

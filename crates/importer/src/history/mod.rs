@@ -8,6 +8,7 @@
 
 pub mod batch;
 pub mod state;
+pub mod states;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -106,6 +107,8 @@ pub struct HistoryJob {
     cfg: HistoryConfig,
     hub: HubClient,
     state: StateFile,
+    /// The agent-state cursor (`<source>.states.json`).
+    states: StateFile,
     metrics: Metrics,
     reader: OnceCell<HistoryReader>,
 }
@@ -146,10 +149,12 @@ impl HistoryJob {
     /// A job for `cfg`, keeping its state under `data_dir`.
     pub fn new(cfg: HistoryConfig, hub: HubClient, data_dir: &Path, metrics: Metrics) -> Self {
         let state = StateFile::new(data_dir, cfg.source_id.as_str());
+        let states = StateFile::for_agent_states(data_dir, cfg.source_id.as_str());
         HistoryJob {
             cfg,
             hub,
             state,
+            states,
             metrics,
             reader: OnceCell::new(),
         }

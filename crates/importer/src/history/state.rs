@@ -1,4 +1,5 @@
-//! The persisted position of each `[[history]]` source: `<data_dir>/history/<source_id>.json`.
+//! The persisted position of each `[[history]]` source: `<data_dir>/history/<source_id>.json`
+//! (intervals) and `<data_dir>/history/<source_id>.states.json` (agent states).
 //!
 //! * `complete_until`: every interval that starts before it was accepted by the hub at least
 //!   once. Advanced only after the hub answered, never past data that was not delivered.
@@ -49,6 +50,16 @@ impl StateFile {
     pub fn new(data_dir: &Path, source: &str) -> StateFile {
         StateFile {
             path: data_dir.join("history").join(format!("{source}.json")),
+        }
+    }
+
+    /// `<data_dir>/history/<source>.states.json`: the agent-state cursor, separate from the
+    /// interval cursor (same format).
+    pub fn for_agent_states(data_dir: &Path, source: &str) -> StateFile {
+        StateFile {
+            path: data_dir
+                .join("history")
+                .join(format!("{source}.states.json")),
         }
     }
 
