@@ -93,6 +93,18 @@ pub struct ReasonCodeSet {
     pub codes: Vec<ReasonCode>,
 }
 
+/// One stored reason code (`GET /api/v1/reason-codes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonCodeView {
+    /// The importer source id the code came from.
+    pub source: String,
+    /// The code as the source defines it.
+    #[serde(flatten)]
+    pub code: ReasonCode,
+    /// False once a later set of the source no longer had it (kept for old events' labels).
+    pub active: bool,
+}
+
 /// Answer to `PUT /api/v1/reason-codes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReasonCodeSetResponse {

@@ -76,6 +76,8 @@ pub(crate) enum Val {
     I(i32),
     /// 64-bit integer (interval figures, epoch milliseconds).
     L(i64),
+    /// Nullable 64-bit integer (reason codes).
+    OL(Option<i64>),
     /// Boolean.
     B(bool),
 }
@@ -86,6 +88,7 @@ pub(crate) enum Col {
     OptText(Vec<Option<String>>),
     Int(Vec<i32>),
     Big(Vec<i64>),
+    OptBig(Vec<Option<i64>>),
     Bool(Vec<bool>),
 }
 
@@ -140,6 +143,7 @@ impl Batch {
                     Val::O(_) => Col::OptText(Vec::new()),
                     Val::I(_) => Col::Int(Vec::new()),
                     Val::L(_) => Col::Big(Vec::new()),
+                    Val::OL(_) => Col::OptBig(Vec::new()),
                     Val::B(_) => Col::Bool(Vec::new()),
                 })
                 .collect();
@@ -150,6 +154,7 @@ impl Batch {
                 (Col::OptText(c), Val::O(v)) => c.push(v),
                 (Col::Int(c), Val::I(v)) => c.push(v),
                 (Col::Big(c), Val::L(v)) => c.push(v),
+                (Col::OptBig(c), Val::OL(v)) => c.push(v),
                 (Col::Bool(c), Val::B(v)) => c.push(v),
                 _ => {
                     return Err(StoreError::corrupt(format!(

@@ -1,6 +1,6 @@
 //! Hub storage of the per-project user directory, the sync-run history with its change logs,
-//! queue statistics (15/30-minute intervals, their queues and coverage), and idempotency
-//! records, on SQLite (embedded default) or PostgreSQL (production).
+//! queue statistics (15/30-minute intervals, their queues and coverage), agent states (reason
+//! codes, state events, feed gaps), and idempotency records, on SQLite (embedded default) or PostgreSQL (production).
 //!
 //! Owns the schema (numbered migrations per backend under `migrations/`), the one-transaction
 //! identity sync (load the current state, call [`wfm_sync::plan`], apply, record), the
@@ -17,12 +17,17 @@ mod intervals;
 mod people;
 mod postgres;
 mod sqlite;
+mod states;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use adherence::{ScheduleReplaced, StoredException};
 pub use error::StoreError;
 pub use intervals::{to_ms, validate_interval_batch, NewestInterval, INTERVAL_LENGTHS};
+pub use states::{
+    validate_reason_codes, validate_state_batch, LatestState, SourceGap, StateOutcome,
+    MAX_STATE_EVENTS,
+};
 
 use std::collections::BTreeSet;
 use time::OffsetDateTime;

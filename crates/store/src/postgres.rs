@@ -93,7 +93,7 @@ fn unnest_args(batch: &Batch) -> String {
             let ty = match col {
                 Col::Text(_) | Col::OptText(_) => "text[]",
                 Col::Int(_) => "int4[]",
-                Col::Big(_) => "int8[]",
+                Col::Big(_) | Col::OptBig(_) => "int8[]",
                 Col::Bool(_) => "bool[]",
             };
             format!("${}::{ty}", i + 1)
@@ -114,6 +114,7 @@ async fn run_chunks(conn: &mut Conn, batch: &Batch, sql: &str) -> Result<(), Sto
                 Col::OptText(v) => query.bind(&v[start..end]),
                 Col::Int(v) => query.bind(&v[start..end]),
                 Col::Big(v) => query.bind(&v[start..end]),
+                Col::OptBig(v) => query.bind(&v[start..end]),
                 Col::Bool(v) => query.bind(&v[start..end]),
             };
         }
@@ -203,6 +204,12 @@ fn copy_row(buf: &mut Vec<u8>, batch: &Batch, row: usize) {
             Col::Big(v) => {
                 let _ = std::io::Write::write_fmt(buf, format_args!("{}", v[row]));
             }
+            Col::OptBig(v) => match v[row] {
+                Some(n) => {
+                    let _ = std::io::Write::write_fmt(buf, format_args!("{n}"));
+                }
+                None => buf.extend_from_slice(b"\\N"),
+            },
             Col::Bool(v) => buf.push(if v[row] { b't' } else { b'f' }),
         }
     }
@@ -254,6 +261,7 @@ include!("shared/reads.rs");
 include!("shared/sync.rs");
 include!("shared/intervals.rs");
 include!("shared/adherence.rs");
+include!("shared/states.rs");
 
 /// Deletes the intervals of one source with the given (queue, start) keys.
 async fn delete_interval_keys(

@@ -111,6 +111,12 @@ fn batch_json(batch: &Batch, range: std::ops::Range<usize>) -> Result<String, St
                 Col::Big(v) => {
                     let _ = write!(out, "{}", v[row]);
                 }
+                Col::OptBig(v) => match v[row] {
+                    Some(n) => {
+                        let _ = write!(out, "{n}");
+                    }
+                    None => out.push_str("null"),
+                },
                 Col::Bool(v) => out.push_str(if v[row] { "1" } else { "0" }),
             }
         }
@@ -171,6 +177,7 @@ async fn insert_batch(conn: &mut Conn, batch: &Batch) -> Result<(), StoreError> 
                     Col::OptText(v) => query.bind(v[row].as_deref()),
                     Col::Int(v) => query.bind(v[row]),
                     Col::Big(v) => query.bind(v[row]),
+                    Col::OptBig(v) => query.bind(v[row]),
                     Col::Bool(v) => query.bind(v[row]),
                 };
             }
@@ -218,6 +225,7 @@ include!("shared/reads.rs");
 include!("shared/sync.rs");
 include!("shared/intervals.rs");
 include!("shared/adherence.rs");
+include!("shared/states.rs");
 
 /// Deletes the intervals of one source with the given (queue, start) keys.
 async fn delete_interval_keys(
