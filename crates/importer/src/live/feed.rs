@@ -4,7 +4,7 @@
 //! The outbox checkpoint of a live source is a small JSON [`Checkpoint`]: the instant of the
 //! last appended batch and the open gap, so that the next start opens its gap from there.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +51,8 @@ pub(super) struct Feed {
     pub events: Vec<StateEvent>,
     pub gap_list: Vec<FeedGap>,
     pub batch_deadline: Option<Instant>,
+    /// Set by `LiveFeed::shutdown` before CLOSE_REQ: the session end that follows is ours.
+    pub stopping: Arc<AtomicBool>,
 }
 
 impl Feed {
@@ -112,7 +114,11 @@ impl Feed {
                 self.push_gap(g);
             }
             CtiEvent::Disconnected { .. } => {
-                let g = self.gaps.lost(now);
+                let g = if self.stopping.load(Ordering::SeqCst) {
+                    self.gaps.stopped(now)
+                } else {
+                    self.gaps.lost(now)
+                };
                 self.push_gap(g);
             }
             CtiEvent::Gap { .. } => {

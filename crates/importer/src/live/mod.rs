@@ -22,7 +22,7 @@ mod gaps;
 mod normalise;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -194,6 +194,7 @@ pub struct LiveFeed {
     stop: watch::Sender<bool>,
     stats: Arc<LiveStats>,
     drain_grace: Duration,
+    stopping: Arc<AtomicBool>,
 }
 
 impl LiveFeed {
@@ -229,6 +230,7 @@ impl LiveFeed {
         .map_err(|e| LiveError::Config(e.to_string()))?;
         let source = cti.source_id.to_string();
         let stats = Arc::new(LiveStats::default());
+        let stopping = Arc::new(AtomicBool::new(false));
         let notify = Arc::new(Notify::new());
         let (drain_tx, drain_rx) = watch::channel(false);
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -257,6 +259,7 @@ impl LiveFeed {
             events: Vec::new(),
             gap_list: Vec::new(),
             batch_deadline: None,
+            stopping: stopping.clone(),
         };
         let (cti_handle, rx) = client.start();
         let feed = tokio::spawn(feed.run(rx));
@@ -270,6 +273,7 @@ impl LiveFeed {
             stop: stop_tx,
             stats,
             drain_grace: opts.drain_grace,
+            stopping,
         })
     }
 
@@ -292,6 +296,7 @@ impl LiveFeed {
     /// into the outbox, then delivery of what is pending for at most the drain grace; the rest
     /// stays in the outbox for the next start. Returns the CTI session's permanent error, if any.
     pub async fn shutdown(self) -> Result<(), LiveError> {
+        self.stopping.store(true, Ordering::SeqCst);
         let cti = self.cti.shutdown().await;
         let _ = self.feed.await;
         let _ = self.drain.send(true);
