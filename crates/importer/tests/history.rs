@@ -54,13 +54,17 @@ struct Site {
 
 impl Site {
     async fn start(dialect: &str, extra: &str) -> Site {
+        Self::start_with(spec(), dialect, extra).await
+    }
+
+    async fn start_with(spec: HrdbSpec, dialect: &str, extra: &str) -> Site {
         let hr = TestDatabase::postgres().await;
         let pool = wfm_hrdb::connect_postgres(hr.url()).await.unwrap();
-        let centre = generate(&spec()).unwrap();
+        let centre = generate(&spec).unwrap();
         let mut env = Env::start(Backend::Sqlite, small_spec()).await;
         let data_dir = env.dir.path().join("data");
         env.add_config(&format!(
-            "[importer]\ndata_dir = \"{}\"\n\n[[history]]\nsource_id = \"hr\"\ndialect = \"{dialect}\"\n\
+            "[importer]\ndata_dir = \"{}\"\nmetrics_bind = \"127.0.0.1:0\"\n\n[[history]]\nsource_id = \"hr\"\ndialect = \"{dialect}\"\n\
              connection_string = \"{}\"\ntime_zone = \"America/New_York\"\nlookback = \"4h\"\n{extra}\n",
             data_dir.display(),
             odbc_string(hr.url()),
@@ -587,5 +591,73 @@ async fn the_binary_checks_backfills_repairs_and_imports_csv() {
         text.contains("no [[history]] source 'nope'; configured: hr"),
         "{text}"
     );
+    site.finish().await;
+}
+
+#[tokio::test]
+async fn run_imports_the_closed_intervals_of_the_last_hours_and_stops_on_sigterm() {
+    let now = OffsetDateTime::now_utc();
+    let spec = HrdbSpec {
+        from: now.replace_time(time::Time::MIDNIGHT) - Duration::days(1),
+        days: 2,
+        ..spec()
+    };
+    // Busy at any hour: the test must not depend on the time of day it runs at.
+    let spec = HrdbSpec {
+        calls_per_agent_hour: 10.0,
+        utc_offset_minutes: 0,
+        ..spec
+    };
+    let site = Site::start_with(spec, "uccx", "close_delay = \"1m\"").await;
+    site.write_until(now).await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfm-importer"))
+        .arg("--config")
+        .arg(&site.env.importer_toml)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut cursor = None;
+    for _ in 0..150 {
+        cursor = site.job().state().load().unwrap().complete_until;
+        if cursor.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let cursor = cursor.expect("run imports queue statistics at start-up");
+    assert!(
+        cursor <= now && cursor > now - Duration::minutes(20),
+        "{cursor}"
+    );
+    let rows = site
+        .env
+        .hub
+        .store
+        .query_intervals(
+            &project(),
+            Some("hr"),
+            None,
+            TimeRange {
+                from: now - Duration::hours(5),
+                to: now,
+            },
+        )
+        .await
+        .unwrap();
+    let presented: u64 = rows.iter().map(|r| r.figures.presented).sum();
+    assert!(presented > 0, "{rows:?}");
+    let pid = child.id().unwrap() as i32;
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits within 10 s of SIGTERM")
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
     site.finish().await;
 }
