@@ -36,6 +36,9 @@ pub async fn check_all(config: &ImporterConfig, metrics: &Metrics) -> Vec<CheckL
     if let Some(f) = &config.finesse {
         lines.push(check_finesse(f, metrics).await);
     }
+    for c in &config.cti {
+        lines.push(crate::live::check_line(c).await);
+    }
     lines.push(check_hub(config).await);
     lines
 }

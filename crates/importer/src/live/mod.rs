@@ -366,3 +366,35 @@ pub async fn run_live(
     }
     result
 }
+
+/// `wfm-importer check` for one `[[cti]]` source: opens a session (side A, else B) and closes it.
+pub async fn check_line(cti: &CtiConfig) -> crate::check::CheckLine {
+    let component = format!("cti '{}' ({})", cti.source_id, cti.side_a);
+    let result = async {
+        let side_a = resolve(&cti.side_a, "side_a").await?;
+        let mut settings = CtiSettings::new(side_a, &cti.client_id, cti.client_password.expose());
+        if let Some(b) = &cti.side_b {
+            settings.side_b = Some(resolve(b, "side_b").await?);
+        }
+        settings.version = cti.protocol_version;
+        settings.heartbeat = cti.heartbeat;
+        let conf = CtiClient::new(settings)?.check().await?;
+        Ok::<_, LiveError>(format!(
+            "session opened (PGStatus {:#x}, peripheral online: {}, session type {:?})",
+            conf.pg_status, conf.peripheral_online, conf.session_type
+        ))
+    }
+    .await;
+    match result {
+        Ok(detail) => crate::check::CheckLine {
+            component,
+            ok: true,
+            detail,
+        },
+        Err(e) => crate::check::CheckLine {
+            component,
+            ok: false,
+            detail: e.to_string(),
+        },
+    }
+}
