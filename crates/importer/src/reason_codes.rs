@@ -32,7 +32,7 @@ pub enum ReasonCodeError {
         /// The Finesse host.
         host: String,
         /// What the client said.
-        error: SourceError,
+        error: Box<SourceError>,
     },
     /// The hub refused or could not be reached.
     #[error("hub: {0}")]
@@ -75,7 +75,7 @@ pub fn finesse_error(cfg: &FinesseConfig, error: SourceError) -> ReasonCodeError
         },
         error => ReasonCodeError::Finesse {
             host: cfg.host.clone(),
-            error,
+            error: Box::new(error),
         },
     }
 }
