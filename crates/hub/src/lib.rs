@@ -1,6 +1,7 @@
 //! `wfm-hub`: the WFM side of the importer. An authenticated HTTPS API (axum) that accepts
-//! idempotent directory syncs and queue-interval batches from importers and serves the
-//! per-project user directory, sync-run history, queue statistics, health and Prometheus metrics.
+//! idempotent directory syncs, queue-interval batches, reason codes and agent-state batches from
+//! importers and serves the per-project user directory, sync-run history, queue statistics, agent
+//! timelines, health and Prometheus metrics.
 //!
 //! Owns the HTTP surface: routing, bearer-token authentication (token → project), request limits,
 //! error bodies, TLS, HTTP metrics, startup/shutdown and the `wfm-hub` binary. It must not hold
@@ -24,7 +25,7 @@ pub use server::{prepare_projects, redact_url, serve, start, RunningHub};
 pub use tls::{self_signed_cert, try_self_signed_cert};
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub match_rules: Arc<HashMap<ProjectId, MatchRule>>,
     /// Queue-interval metrics (rows ingested; freshness is computed at scrape time).
     pub interval_metrics: metrics::IntervalMetrics,
+    /// Agent-state metrics (events ingested; the newest event is read at scrape time).
+    pub state_metrics: metrics::StateMetrics,
 }
 
 /// The projects' person-matching rules, from the config.
@@ -118,6 +121,14 @@ pub fn app(state: AppState) -> Router {
             get(routes::intervals::get_missing),
         )
         .route(paths::QUEUES, get(routes::intervals::list_queues))
+        .route(
+            paths::REASON_CODES,
+            put(routes::states::put_reason_codes).get(routes::states::get_reason_codes),
+        )
+        .route(
+            paths::AGENT_STATES,
+            post(routes::states::post_states).get(routes::states::get_states),
+        )
         .route(paths::HEALTH, get(routes::health))
         .route(paths::METRICS, get(metrics::exposition))
         .fallback(error::unknown_route)

@@ -15,6 +15,7 @@ use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 use wfm_protocol::intervals::IntervalBatchResponse;
+use wfm_protocol::states::StateBatchResponse;
 use wfm_telemetry::metrics::{HttpLabels, RouteLabels};
 
 /// Content type of the exposition (`Metrics::encode` writes OpenMetrics text).
@@ -164,10 +165,100 @@ pub async fn exposition(State(state): State<AppState>) -> Response {
         body.truncate(stripped.len());
     }
     body.push_str(&interval_exposition(&state).await);
+    if let Some(stripped) = body.strip_suffix("# EOF\n") {
+        body.truncate(stripped.len());
+    }
+    body.push_str(&state_exposition(&state).await);
     let mut response = body.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(METRICS_CONTENT_TYPE),
     );
     response
+}
+
+/// Labels of `wfm_hub_agent_state_events_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateEventLabels {
+    /// Project id.
+    pub project: String,
+    /// `accepted` (stored, agent known), `unknown_agent` (stored, flagged) or `duplicate`
+    /// (already held): the outcomes partition the events of applied batches.
+    pub outcome: String,
+}
+
+/// Labels of `wfm_hub_agent_state_last_event_timestamp_seconds`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateSourceLabels {
+    /// Project id.
+    pub project: String,
+    /// Importer source id.
+    pub source: String,
+}
+
+/// The hub's agent-state metrics. Cheap to clone (shared handles).
+#[derive(Debug, Clone, Default)]
+pub struct StateMetrics {
+    /// `wfm_hub_agent_state_events_total`: events of applied state batches, by outcome
+    /// (replays are not counted).
+    pub events: Family<StateEventLabels, Counter>,
+}
+
+impl StateMetrics {
+    /// Counts the events of one applied batch.
+    pub fn count_batch(&self, project: &str, r: &StateBatchResponse) {
+        for (outcome, n) in [
+            ("accepted", r.accepted.saturating_sub(r.unknown_agents)),
+            ("unknown_agent", r.unknown_agents),
+            ("duplicate", r.duplicates),
+        ] {
+            self.events
+                .get_or_create(&StateEventLabels {
+                    project: project.to_string(),
+                    outcome: outcome.to_string(),
+                })
+                .inc_by(n);
+        }
+    }
+}
+
+/// `wfm_hub_agent_state_events_total` and `wfm_hub_agent_state_last_event_timestamp_seconds`
+/// (the instant of the newest stored event of every source of every configured project, read
+/// from the store at scrape time) as OpenMetrics text ending with `# EOF`. A project whose
+/// events cannot be read is left out (and logged).
+pub async fn state_exposition(state: &AppState) -> String {
+    let newest = Family::<StateSourceLabels, Gauge<f64, AtomicU64>>::default();
+    for project in state.projects.projects() {
+        let sources = match state.store.newest_state_events(project).await {
+            Ok(sources) => sources,
+            Err(e) => {
+                tracing::warn!(project = %project, error = %e, "agent states: cannot read the newest events");
+                continue;
+            }
+        };
+        for (source, at) in sources {
+            newest
+                .get_or_create(&StateSourceLabels {
+                    project: project.to_string(),
+                    source,
+                })
+                .set(at.unix_timestamp_nanos() as f64 / 1e9);
+        }
+    }
+    let mut registry = Registry::default();
+    registry.register(
+        "wfm_hub_agent_state_events",
+        "Events of applied agent-state batches, by outcome",
+        state.state_metrics.events.clone(),
+    );
+    registry.register(
+        "wfm_hub_agent_state_last_event_timestamp_seconds",
+        "Unix time of the newest stored agent-state event of a source",
+        newest,
+    );
+    let mut out = String::new();
+    if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
+        out.clear();
+    }
+    out
 }

@@ -1,6 +1,7 @@
 //! Hub storage of the per-project user directory, the sync-run history with its change logs,
 //! queue statistics (15/30-minute intervals, their queues and coverage), agent states (reason
-//! codes, state events, feed gaps), and idempotency records, on SQLite (embedded default) or PostgreSQL (production).
+//! codes, state events, feed gaps), and idempotency records, on SQLite (embedded default) or
+//! PostgreSQL (production).
 //!
 //! Owns the schema (numbered migrations per backend under `migrations/`), the one-transaction
 //! identity sync (load the current state, call [`wfm_sync::plan`], apply, record), the

@@ -4,6 +4,7 @@ pub mod directory;
 pub mod intervals;
 pub mod people;
 pub mod runs;
+pub mod states;
 
 use crate::error::ApiError;
 use crate::AppState;
