@@ -9,7 +9,8 @@
 #
 # Usage: bench/intervals_e2e.sh
 # Environment (all optional): DAYS=90 AGENTS=400 HUB_BACKEND=sqlite|postgres
-#   PG_ADMIN_URL=postgres://postgres@127.0.0.1:5432 SKIP_BUILD=0 SAVE=1 CHUNK=1d
+#   PG_ADMIN_URL=postgres://postgres@127.0.0.1:5432 SKIP_BUILD=0 SAVE=1 CHUNK=1d CONCURRENCY=2
+#   HR_DB=name   use an existing generated database (same DAYS/AGENTS; kept afterwards)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -20,6 +21,8 @@ PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432}
 SKIP_BUILD=${SKIP_BUILD:-0}
 SAVE=${SAVE:-1}
 CHUNK=${CHUNK:-1d}
+CONCURRENCY=${CONCURRENCY:-2}
+HR_DB=${HR_DB:-}
 FROM=2026-01-05
 
 if [ "$SKIP_BUILD" != 1 ]; then
@@ -29,12 +32,14 @@ fi
 bin=$root/target/release
 work=$(mktemp -d /tmp/wfm-bench-intervals.XXXXXX)
 suffix=$(python3 -c 'import secrets; print(secrets.token_hex(4))')
-hr_db="wfm_bench_hr_$suffix"
+hr_db=${HR_DB:-"wfm_bench_hr_$suffix"}
 hub_db=""
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  keep=""; [ -n "$HR_DB" ] && keep="$HR_DB"
   for db in "$hr_db" "$hub_db"; do
+    [ "$db" = "$keep" ] && continue
     [ -n "$db" ] && psql "$PG_ADMIN_URL/postgres" -qAt -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   done
   rm -rf "$work"
@@ -43,13 +48,15 @@ trap cleanup EXIT
 die() { echo "BENCH FAILED: $*" >&2; for f in "$work"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
-psql "$PG_ADMIN_URL/postgres" -qAt -c "CREATE DATABASE $hr_db" >/dev/null || die "cannot create $hr_db"
-echo "generating $DAYS days x $AGENTS agents into PostgreSQL ($hr_db)..." >&2
-gen_start=$(date +%s.%N)
-"$bin/wfm-hrdb" generate --postgres "$PG_ADMIN_URL/$hr_db" --days "$DAYS" --agents "$AGENTS" --from "$FROM" >"$work/hrdb.log" 2>&1 || die "generator failed"
-gen_s=$(awk -v a="$gen_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-legs=$(psql "$PG_ADMIN_URL/$hr_db" -qAt -c "SELECT count(*) FROM contactcalldetail")
-queue_rows=$(psql "$PG_ADMIN_URL/$hr_db" -qAt -c "SELECT count(*) FROM contactqueuedetail WHERE targettype = 0")
+if [ -z "$HR_DB" ]; then
+  psql "$PG_ADMIN_URL/postgres" -qAt -c "CREATE DATABASE $hr_db" >/dev/null || die "cannot create $hr_db"
+  echo "generating $DAYS days x $AGENTS agents into PostgreSQL ($hr_db)..." >&2
+  gen_start=$(date +%s.%N)
+  "$bin/wfm-hrdb" generate --postgres "$PG_ADMIN_URL/$hr_db" --days "$DAYS" --agents "$AGENTS" --from "$FROM" >"$work/hrdb.log" 2>&1 || die "generator failed"
+  gen_s=$(awk -v a="$gen_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+else
+  gen_s="(existing database $HR_DB)"
+fi
 
 "$bin/wfm-hub" gen-cert --host localhost --out-cert "$work/cert.pem" --out-key "$work/key.pem" >/dev/null
 token=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
@@ -93,9 +100,13 @@ dialect = "uccx"
 connection_string = "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;Database=$hr_db;Uid=postgres;Pwd=;UseDeclareFetch=1;Fetch=5000;"
 time_zone = "America/New_York"
 chunk = "$CHUNK"
+concurrency = $CONCURRENCY
 TOML
 
 to=$(python3 -c "import datetime; print((datetime.date.fromisoformat('$FROM') + datetime.timedelta(days=$DAYS)).isoformat())")
+range_sql="startdatetime >= '$FROM' AND startdatetime < '$to'"
+legs=$(psql "$PG_ADMIN_URL/$hr_db" -qAt -c "SELECT count(*) FROM contactcalldetail WHERE $range_sql")
+queue_rows=$(psql "$PG_ADMIN_URL/$hr_db" -qAt -c "SELECT count(*) FROM contactqueuedetail WHERE targettype = 0 AND $range_sql")
 echo "importing $legs legs ($queue_rows CSQ queue rows) $FROM .. $to ..." >&2
 /usr/bin/time -v "$bin/wfm-importer" --config "$work/importer.toml" backfill intervals \
   --from "${FROM}T00:00:00Z" --to "${to}T00:00:00Z" >"$work/importer.out" 2>"$work/importer.log" || die "importer failed"
@@ -111,9 +122,9 @@ read -r hub_presented hub_intervals <<<"$presented"
 
 report=$(cat <<TXT
 intervals_e2e $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores; generator load (not timed below): ${gen_s} s
-days agents legs      queue_rows hub_backend intervals importer_wall_s importer_cpu_s importer_rss_MiB hub_rss_MiB
-$DAYS   $AGENTS    $legs $queue_rows    $HUB_BACKEND      $hub_intervals      $wall            $imp_cpu          $imp_rss              $hub_rss
-check: hub total presented = $hub_presented = CSQ queue rows in db_cra (PostgreSQL count)
+days agents legs      queue_rows hub_backend concurrency intervals importer_wall_s importer_cpu_s importer_rss_MiB hub_rss_MiB
+$DAYS   $AGENTS    $legs $queue_rows    $HUB_BACKEND      $CONCURRENCY           $hub_intervals      $wall            $imp_cpu          $imp_rss              $hub_rss
+check: hub total presented = $hub_presented = CSQ queue rows entering the queue in the range (counted by PostgreSQL)
 importer: $(tail -n 1 "$work/importer.out")
 TXT
 )

@@ -51,6 +51,9 @@ fn default_service_level() -> Duration {
 fn default_agent_states() -> bool {
     true
 }
+fn default_concurrency() -> usize {
+    2
+}
 fn default_chunk() -> Duration {
     Duration::from_secs(24 * 3600)
 }
@@ -101,6 +104,10 @@ pub struct HistoryConfig {
     /// Windows read per query during backfills and catch-up. Default `1d`.
     #[serde(default = "default_chunk", with = "humantime_serde")]
     pub chunk: Duration,
+    /// Windows read from the database at once during backfills, repairs and catch-up, each on
+    /// its own connection (1–8). Windows still reach the hub in order. Default 2.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
     /// `stop` (default) or `skip` for rows that fail validation.
     #[serde(default)]
     pub bad_rows: BadRowPolicy,
@@ -163,6 +170,12 @@ impl HistoryConfig {
             issues.push(issue(
                 format!("{path}.lookback"),
                 "is longer than 7 days; use `wfm-importer backfill intervals` for old data",
+            ));
+        }
+        if !(1..=8).contains(&self.concurrency) {
+            issues.push(issue(
+                format!("{path}.concurrency"),
+                "must be between 1 and 8",
             ));
         }
         if self.poll_interval < Duration::from_secs(10) {

@@ -207,29 +207,65 @@ impl HistoryJob {
 
     /// The connection, opened on first use.
     pub async fn reader(&self) -> Result<&HistoryReader, HistoryImportError> {
-        self.reader
-            .get_or_try_init(|| async {
-                let conn = match (&self.cfg.sqlite_path, self.cfg.odbc_connection_string()) {
-                    (Some(path), _) => HistoryConnection::Sqlite { path: path.clone() },
-                    (None, Some(cs)) => HistoryConnection::Odbc {
-                        connection_string: cs,
-                    },
-                    (None, None) => {
-                        return Err(HistoryImportError::Usage(format!(
-                            "history source '{}' has no dsn, connection_string or sqlite_path",
-                            self.cfg.source_id
-                        )))
-                    }
-                };
-                let dialect = match self.cfg.dialect {
-                    HistoryDialect::Uccx => Dialect::Uccx,
-                    HistoryDialect::Ucce => Dialect::Ucce,
-                };
-                HistoryReader::connect(conn, dialect, self.cfg.timeout)
-                    .await
-                    .map_err(|e| self.db_error(e))
-            })
+        self.reader.get_or_try_init(|| self.connect()).await
+    }
+
+    /// Opens a new connection to the reporting database.
+    async fn connect(&self) -> Result<HistoryReader, HistoryImportError> {
+        let conn = match (&self.cfg.sqlite_path, self.cfg.odbc_connection_string()) {
+            (Some(path), _) => HistoryConnection::Sqlite { path: path.clone() },
+            (None, Some(cs)) => HistoryConnection::Odbc {
+                connection_string: cs,
+            },
+            (None, None) => {
+                return Err(HistoryImportError::Usage(format!(
+                    "history source '{}' has no dsn, connection_string or sqlite_path",
+                    self.cfg.source_id
+                )))
+            }
+        };
+        let dialect = match self.cfg.dialect {
+            HistoryDialect::Uccx => Dialect::Uccx,
+            HistoryDialect::Ucce => Dialect::Ucce,
+        };
+        HistoryReader::connect(conn, dialect, self.cfg.timeout)
             .await
+            .map_err(|e| self.db_error(e))
+    }
+
+    /// `n` connections for concurrent reads: the shared one plus `n - 1` new ones.
+    async fn readers(&self, n: usize) -> Result<Vec<HistoryReader>, HistoryImportError> {
+        let mut readers = vec![self.reader().await?.clone()];
+        while readers.len() < n {
+            readers.push(self.connect().await?);
+        }
+        Ok(readers)
+    }
+
+    /// Imports `list` in order: up to `[[history]] concurrency` windows are read from the
+    /// database at once (each on its own connection) while earlier ones are sent; windows reach
+    /// the hub strictly in order, and `delivered` runs after each one the hub accepted (so a
+    /// failure leaves every earlier window delivered and no later one).
+    async fn import_in_order(
+        &self,
+        list: Vec<TimeRange>,
+        mut delivered: impl FnMut(&WindowReport) -> Result<(), HistoryImportError>,
+    ) -> Result<Vec<WindowReport>, HistoryImportError> {
+        use futures::StreamExt;
+        let n = self.cfg.concurrency.clamp(1, 8).min(list.len().max(1));
+        let readers = self.readers(n).await?;
+        let builds = list.into_iter().enumerate().map(|(k, w)| {
+            let reader = readers[k % n].clone();
+            async move { (Instant::now(), self.build_window_with(&reader, w).await) }
+        });
+        let mut stream = futures::stream::iter(builds).buffered(n);
+        let mut reports = Vec::new();
+        while let Some((started, built)) = stream.next().await {
+            let report = self.send(built?, started).await?;
+            delivered(&report)?;
+            reports.push(report);
+        }
+        Ok(reports)
     }
 
     /// Connects and checks the dialect's tables (for `wfm-importer check`).
@@ -240,7 +276,15 @@ impl HistoryJob {
 
     /// Reads, aggregates and builds the batch of one window (no hub involved).
     pub async fn build_window(&self, window: TimeRange) -> Result<Built, HistoryImportError> {
-        let reader = self.reader().await?;
+        let reader = self.reader().await?.clone();
+        self.build_window_with(&reader, window).await
+    }
+
+    async fn build_window_with(
+        &self,
+        reader: &HistoryReader,
+        window: TimeRange,
+    ) -> Result<Built, HistoryImportError> {
         let queues = reader.queues().await.map_err(|e| self.db_error(e))?;
         let spec = self.spec();
         let data_error = |error| HistoryImportError::Data {
@@ -416,28 +460,22 @@ impl HistoryJob {
             total,
             rows: 0,
         });
-        let mut reports = Vec::new();
+        let todo: Vec<TimeRange> = all.into_iter().filter(|w| w.to > resume_at).collect();
+        let mut done = done_before;
         let mut rows = 0;
-        for (i, w) in all.into_iter().enumerate() {
-            if w.to <= resume_at {
-                continue;
-            }
-            let report = self.import_window(w).await?;
+        self.import_in_order(todo, |report| {
             rows += report.rows_read;
+            done += 1;
             state.backfill = Some(BackfillProgress {
                 from,
                 to,
-                done_until: w.to,
+                done_until: report.window.to,
             });
             self.state.store(&state).map_err(|m| self.state_error(m))?;
-            progress(Progress {
-                done: i as u64 + 1,
-                total,
-                rows,
-            });
-            reports.push(report);
-        }
-        Ok(reports)
+            progress(Progress { done, total, rows });
+            Ok(())
+        })
+        .await
     }
 
     /// Asks the hub which parts of `[from, to)` no batch covered and imports exactly those.
@@ -467,18 +505,15 @@ impl HistoryJob {
             })
             .collect();
         let total = list.len() as u64;
-        let mut reports = Vec::new();
-        let mut rows = 0;
-        for (i, w) in list.into_iter().enumerate() {
-            let report = self.import_window(w).await?;
-            rows += report.rows_read;
-            progress(Progress {
-                done: i as u64 + 1,
-                total,
-                rows,
-            });
-            reports.push(report);
-        }
+        let (mut done, mut rows) = (0, 0);
+        let reports = self
+            .import_in_order(list, |report| {
+                done += 1;
+                rows += report.rows_read;
+                progress(Progress { done, total, rows });
+                Ok(())
+            })
+            .await?;
         Ok((missing, reports))
     }
 
