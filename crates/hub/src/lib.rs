@@ -61,6 +61,8 @@ pub struct AppState {
     pub match_rules: Arc<HashMap<ProjectId, MatchRule>>,
     /// Queue-interval metrics (rows ingested; freshness is computed at scrape time).
     pub interval_metrics: metrics::IntervalMetrics,
+    /// Adherence change notices and stream timing.
+    pub adherence: routes::adherence::AdherenceFeed,
     /// Agent-state metrics (events ingested; the newest event is read at scrape time).
     pub state_metrics: metrics::StateMetrics,
 }
@@ -129,11 +131,40 @@ pub fn app(state: AppState) -> Router {
             paths::AGENT_STATES,
             post(routes::states::post_states).get(routes::states::get_states),
         )
+        .route(
+            routes::adherence::SCHEDULES,
+            put(routes::adherence::put_schedules).get(routes::adherence::get_schedules),
+        )
+        .route(
+            routes::adherence::SCHEDULES_CSV,
+            put(routes::adherence::put_schedules_csv),
+        )
+        .route(routes::adherence::ADHERENCE, get(routes::adherence::daily))
+        .route(
+            routes::adherence::ADHERENCE_RULES,
+            put(routes::adherence::put_rules).get(routes::adherence::get_rules),
+        )
+        .route(
+            routes::adherence::ADHERENCE_EXCEPTIONS,
+            post(routes::adherence::post_exception).get(routes::adherence::get_exceptions),
+        )
+        .route(
+            routes::adherence::ADHERENCE_REALTIME,
+            get(routes::adherence::realtime),
+        )
+        .route(
+            routes::adherence::ADHERENCE_STREAM,
+            get(routes::adherence::stream),
+        )
         .route(paths::HEALTH, get(routes::health))
         .route(paths::METRICS, get(metrics::exposition))
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::adherence::notify_states,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

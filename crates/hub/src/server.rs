@@ -158,6 +158,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         clock: system_clock(),
         match_rules: crate::match_rules(&config.projects),
         interval_metrics: Default::default(),
+        adherence: Default::default(),
         state_metrics: Default::default(),
     };
     let server = &config.server;

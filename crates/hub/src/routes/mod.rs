@@ -1,5 +1,6 @@
 //! The HTTP routes of API v1 and the extractors they share (query parsing and paging limits).
 
+pub mod adherence;
 pub mod directory;
 pub mod intervals;
 pub mod people;

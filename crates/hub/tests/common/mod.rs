@@ -100,6 +100,7 @@ async fn state_for(store: Store, max_body_bytes: usize) -> AppState {
         clock: Arc::new(fixed_now),
         match_rules: Arc::default(),
         interval_metrics: Default::default(),
+        adherence: Default::default(),
         state_metrics: Default::default(),
     }
 }
