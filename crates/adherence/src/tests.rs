@@ -209,20 +209,14 @@ fn late_start_case(late_minutes: i64, tolerance: u64) -> Case {
 #[test]
 fn a_late_start_within_the_start_tolerance_is_in() {
     let window = range(at(9, 0), at(10, 0));
-    assert_eq!(
-        late_start_case(4, 5).minutes(window, Status::Out),
-        0
-    );
+    assert_eq!(late_start_case(4, 5).minutes(window, Status::Out), 0);
     // Exactly the tolerance is still forgiven.
     let case = late_start_case(5, 5);
     assert_eq!(case.minutes(window, Status::Out), 0);
     let segments = evaluate("a1", &case.inputs(), window);
     assert_eq!(segments[0].basis, Basis::Tolerance);
     // One minute more and the whole run is out, not just the excess.
-    assert_eq!(
-        late_start_case(6, 5).minutes(window, Status::Out),
-        6
-    );
+    assert_eq!(late_start_case(6, 5).minutes(window, Status::Out), 6);
     // Without a tolerance any lateness is out.
     assert_eq!(late_start_case(1, 0).minutes(window, Status::Out), 1);
 }
