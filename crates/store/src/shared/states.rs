@@ -75,7 +75,13 @@ pub(crate) async fn put_reason_codes(
         return Ok(StateOutcome::Rejected(problems));
     }
     let source = set.source.as_str();
-    let mut tx = begin_sync(pool, project.as_str(), &format!("reason-codes/{source}"), key).await?;
+    let mut tx = begin_sync(
+        pool,
+        project.as_str(),
+        &format!("reason-codes/{source}"),
+        key,
+    )
+    .await?;
     if let Some(answer) = states_stored_answer(&mut tx, project, key, request_hash).await? {
         tx.rollback().await?;
         return Ok(StateOutcome::Replay(answer));
@@ -94,18 +100,20 @@ pub(crate) async fn put_reason_codes(
     .await?;
     let mut held: HashMap<String, (ReasonCode, bool)> = held
         .into_iter()
-        .map(|(id, code, label, category, system_code, for_all, active)| {
-            let category = parse_category(&category)?;
-            let code = ReasonCode {
-                id: id.clone(),
-                code,
-                label,
-                category,
-                system_code,
-                for_all,
-            };
-            Ok((id, (code, active)))
-        })
+        .map(
+            |(id, code, label, category, system_code, for_all, active)| {
+                let category = parse_category(&category)?;
+                let code = ReasonCode {
+                    id: id.clone(),
+                    code,
+                    label,
+                    category,
+                    system_code,
+                    for_all,
+                };
+                Ok((id, (code, active)))
+            },
+        )
         .collect::<Result<_, StoreError>>()?;
     let stamp = format_time(now);
     let mut counts = ReasonCodeSetResponse {
@@ -334,8 +342,11 @@ pub(crate) async fn apply_state_batch(
     agents.sort();
     agents.dedup();
     let known = states_known_agents(&mut tx, project, &agents).await?;
-    let unknown: std::collections::HashSet<String> =
-        agents.iter().filter(|a| !known.contains(*a)).cloned().collect();
+    let unknown: std::collections::HashSet<String> = agents
+        .iter()
+        .filter(|a| !known.contains(*a))
+        .cloned()
+        .collect();
     diff.counts.unknown_agents = diff
         .new
         .iter()
@@ -382,7 +393,10 @@ pub(crate) async fn apply_state_batch(
         // Fresh statistics right after a large load: without them the planner takes the
         // (source, at) index for the per-agent newest-event probes of the reads (seconds
         // instead of milliseconds until autovacuum analyzes the table).
-        if let Err(e) = sqlx::query("ANALYZE agent_state_events").execute(pool).await {
+        if let Err(e) = sqlx::query("ANALYZE agent_state_events")
+            .execute(pool)
+            .await
+        {
             tracing::warn!(error = %e, "ANALYZE agent_state_events failed");
         }
     }
@@ -552,9 +566,10 @@ pub(crate) async fn state_segments(
     };
     let mut inside = Vec::new();
     for s in &sources {
-        let mut sql = "SELECT source, agent, id, at_ms, state, reason_code FROM agent_state_events \
+        let mut sql =
+            "SELECT source, agent, id, at_ms, state, reason_code FROM agent_state_events \
              WHERE project_id = $1 AND source = $2 AND at_ms >= $3 AND at_ms < $4"
-            .to_string();
+                .to_string();
         if agent.is_some() {
             sql.push_str(" AND agent = $5");
         }
@@ -618,7 +633,10 @@ pub(crate) async fn feed_gaps(
         sql.push_str(" AND source = $4");
     }
     sql.push_str(" ORDER BY source, from_ms");
-    let mut query = sqlx::query_as(&sql).bind(project.as_str()).bind(from).bind(to);
+    let mut query = sqlx::query_as(&sql)
+        .bind(project.as_str())
+        .bind(from)
+        .bind(to);
     if let Some(source) = source {
         query = query.bind(source);
     }
