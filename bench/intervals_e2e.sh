@@ -11,6 +11,7 @@
 # Environment (all optional): DAYS=90 AGENTS=400 HUB_BACKEND=sqlite|postgres
 #   PG_ADMIN_URL=postgres://postgres@127.0.0.1:5432 SKIP_BUILD=0 SAVE=1 CHUNK=1d CONCURRENCY=2
 #   HR_DB=name   use an existing generated database (same DAYS/AGENTS; kept afterwards)
+#   ODBC_EXTRA='ConnSettings={SET jit = off};'   extra psqlODBC options (PostgreSQL stand-in tuning)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -23,6 +24,7 @@ SAVE=${SAVE:-1}
 CHUNK=${CHUNK:-1d}
 CONCURRENCY=${CONCURRENCY:-2}
 HR_DB=${HR_DB:-}
+ODBC_EXTRA=${ODBC_EXTRA:-}
 FROM=2026-01-05
 
 if [ "$SKIP_BUILD" != 1 ]; then
@@ -97,7 +99,7 @@ ca_file = "$work/cert.pem"
 [[history]]
 source_id = "uccx-hr"
 dialect = "uccx"
-connection_string = "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;Database=$hr_db;Uid=postgres;Pwd=;UseDeclareFetch=1;Fetch=5000;"
+connection_string = "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;Database=$hr_db;Uid=postgres;Pwd=;UseDeclareFetch=1;Fetch=5000;$ODBC_EXTRA"
 time_zone = "America/New_York"
 chunk = "$CHUNK"
 concurrency = $CONCURRENCY
@@ -121,7 +123,7 @@ read -r hub_presented hub_intervals <<<"$presented"
 [ "$hub_presented" = "$queue_rows" ] || die "hub has $hub_presented presented calls, the database $queue_rows CSQ queue rows"
 
 report=$(cat <<TXT
-intervals_e2e $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores; generator load (not timed below): ${gen_s} s
+intervals_e2e $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores; generator load (not timed below): ${gen_s} s; extra ODBC options: ${ODBC_EXTRA:-none}
 days agents legs      queue_rows hub_backend concurrency intervals importer_wall_s importer_cpu_s importer_rss_MiB hub_rss_MiB
 $DAYS   $AGENTS    $legs $queue_rows    $HUB_BACKEND      $CONCURRENCY           $hub_intervals      $wall            $imp_cpu          $imp_rss              $hub_rss
 check: hub total presented = $hub_presented = CSQ queue rows entering the queue in the range (counted by PostgreSQL)
