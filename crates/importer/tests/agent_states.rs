@@ -2,9 +2,6 @@
 //! unixODBC + psqlODBC (UCCX `agentstatedetail`, UCCE `agent_state_trace`), normalised and
 //! compared with the generator's own rows; reason codes from the Finesse emulator; a Finesse
 //! 401 through the real binary.
-//!
-//! The tests marked `#[ignore]` need the hub's agent-state routes (`crates/hub`), which were not
-//! in the tree when these were written; run them with `--ignored` once they are.
 
 #![cfg(feature = "odbc")]
 
@@ -339,7 +336,6 @@ async fn binary_sync_reason_codes_with_a_wrong_password_fails_naming_the_fix() {
 }
 
 #[tokio::test]
-#[ignore = "needs the hub's agent-state routes (crates/hub)"]
 async fn binary_backfill_states_puts_codes_and_the_timeline_at_the_hub() {
     let site = Site::start("uccx", "ciscopsdt").await;
     let (code, text) = binary(
