@@ -1,8 +1,10 @@
 //! Benchmark of the live feed: CTI Server emulator → `wfm-importer live` (a separate process,
-//! so that its CPU and RSS can be measured) → a minimal hub stub for
-//! `POST /api/v1/agent-states` (the hub's storage of agent states was not ready when this was
-//! written). Emulator and stub share this process and its monotonic clock, so the latency of
-//! an event is "hub stub received the batch" minus "emulator finished writing the event".
+//! so that its CPU and RSS can be measured) → the real hub (in this process, SQLite by default,
+//! `LIVE_BENCH_STORE_URL=postgres://…` for PostgreSQL) behind a pass-through that notes when the
+//! hub answered 200 (the batch is committed and visible). Emulator and pass-through share this
+//! process and its monotonic clock, so the latency of an event is "hub committed the batch"
+//! minus "emulator finished writing the event". `LIVE_BENCH_HUB=stub` replaces the hub by a
+//! minimal stub (the importer's own share of the latency).
 //!
 //! ```text
 //! cargo build --release -p wfm-importer --bin wfm-importer
@@ -26,6 +28,50 @@ use wfm_emulators::SharedData;
 use wfm_protocol::states::StateBatch;
 
 type Received = Arc<Mutex<Vec<(Instant, Vec<String>)>>>;
+
+const HUB_TOKEN: &str = "bench-token-0123456789abcdef0123456789abcdef";
+
+#[derive(Clone)]
+struct Forward {
+    target: String,
+    http: reqwest::Client,
+    received: Received,
+}
+
+/// Passes a batch to the real hub; records the batch's agents when the hub answered 200.
+async fn forward(
+    State(f): State<Forward>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> (axum::http::StatusCode, String) {
+    let mut req = f.http.post(&f.target).body(body.clone());
+    for name in ["authorization", "idempotency-key", "content-type"] {
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            req = req.header(name, v);
+        }
+    }
+    match req.send().await {
+        Err(e) => (axum::http::StatusCode::BAD_GATEWAY, e.to_string()),
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            if status == 200 {
+                let now = Instant::now();
+                if let Ok(batch) = serde_json::from_slice::<StateBatch>(&body) {
+                    let agents = batch.events.into_iter().map(|e| e.agent).collect();
+                    if let Ok(mut r) = f.received.lock() {
+                        r.push((now, agents));
+                    }
+                }
+            }
+            (
+                axum::http::StatusCode::from_u16(status)
+                    .unwrap_or(axum::http::StatusCode::BAD_GATEWAY),
+                text,
+            )
+        }
+    }
+}
 
 async fn ingest(State(rx): State<Received>, Json(batch): Json<StateBatch>) -> &'static str {
     let now = Instant::now();
@@ -81,9 +127,36 @@ async fn phase(importer: &str, rate: u32, secs: u64) -> anyhow::Result<()> {
     )
     .await?;
     let received: Received = Arc::new(Mutex::new(Vec::new()));
-    let app = Router::new()
-        .route("/api/v1/agent-states", post(ingest))
-        .with_state(received.clone());
+    // The real hub (default): an in-process wfm-hub on SQLite (or LIVE_BENCH_STORE_URL) behind
+    // a pass-through that records when the hub answered 200, i.e. when the batch is committed
+    // and visible. LIVE_BENCH_HUB=stub: the minimal stub instead.
+    let store_dir = tempfile::tempdir()?;
+    let mut real_hub = None;
+    let app = if std::env::var("LIVE_BENCH_HUB").as_deref() == Ok("stub") {
+        Router::new()
+            .route("/api/v1/agent-states", post(ingest))
+            .with_state(received.clone())
+    } else {
+        let url = std::env::var("LIVE_BENCH_STORE_URL").unwrap_or_else(|_| {
+            format!("sqlite://{}", store_dir.path().join("hub.sqlite").display())
+        });
+        let hub_toml = format!(
+            "[server]\nbind = \"127.0.0.1:0\"\nallow_insecure_http = true\n[storage]\nurl = \"{url}\"\n[log]\nlevel = \"warn\"\n\
+             [[projects]]\nid = \"bench\"\ntoken = \"{HUB_TOKEN}\"\nroles = [\"agent\"]\n"
+        );
+        let hub_cfg = wfm_config::parse_hub(&hub_toml, "hub.toml", &|_| None)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let hub = wfm_hub::server::start(hub_cfg).await?;
+        let target = format!("{}/api/v1/agent-states", hub.base_url());
+        real_hub = Some(hub);
+        Router::new()
+            .route("/api/v1/agent-states", post(forward))
+            .with_state(Forward {
+                target,
+                http: reqwest::Client::new(),
+                received: received.clone(),
+            })
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let hub_addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -97,7 +170,7 @@ data_dir = "{data}"
 [hub]
 url = "http://{hub_addr}"
 project = "bench"
-token = "t"
+token = "{token}"
 allow_insecure_http = true
 [outbox]
 key = "{key}"
@@ -111,6 +184,7 @@ level = "warn"
 "#,
         data = dir.path().display(),
         key = "ab".repeat(32),
+        token = HUB_TOKEN,
         cti = emu.addr(),
     );
     let cfg_path = dir.path().join("importer.toml");
@@ -185,6 +259,9 @@ level = "warn"
         cpu / wall * 100.0,
         received.len(),
     );
+    if let Some(hub) = real_hub {
+        let _ = hub.shutdown().await;
+    }
     Ok(())
 }
 

@@ -16,6 +16,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use wfm_protocol::states::{AgentState, FeedGap};
 
+use super::normalise::truncate_ms;
+
 #[derive(Debug)]
 struct OpenGap {
     from: OffsetDateTime,
@@ -60,6 +62,8 @@ impl GapTracker {
         if self.open.is_some() {
             return None;
         }
+        // The hub stores whole milliseconds and refuses finer instants.
+        let from = truncate_ms(from);
         self.open = Some(OpenGap {
             from,
             reason: reason.to_string(),
@@ -88,7 +92,7 @@ impl GapTracker {
         let g = self.open.take()?;
         Some(FeedGap {
             from: g.from,
-            to: Some(to.max(g.from)),
+            to: Some(truncate_ms(to).max(g.from)),
             reason: g.reason,
         })
     }
@@ -218,6 +222,17 @@ mod tests {
         let closed = g.state("b", AgentState::Ready, t(412)).unwrap();
         assert_eq!((closed.from, closed.to), (t(400), Some(t(412))));
         assert!(g.open_gap().is_none());
+    }
+
+    #[test]
+    fn gap_instants_are_whole_milliseconds_as_the_hub_requires() {
+        let mut g = GapTracker::new(Duration::from_secs(10));
+        let fine = t(5) + time::Duration::nanoseconds(1_234_567);
+        let open = g.connected(fine).unwrap();
+        assert_eq!(open.from, t(5) + time::Duration::milliseconds(1));
+        let closed = g.tick(fine + time::Duration::seconds(10)).unwrap();
+        let to = closed.to.unwrap();
+        assert_eq!(to.nanosecond() % 1_000_000, 0, "{to}");
     }
 
     #[test]
