@@ -109,9 +109,17 @@ async fn cti_events_reach_the_hub_timeline_current_states_and_realtime_adherence
     for a in &agents {
         let mine: Vec<_> = segments.iter().filter(|s| s.agent == a.agent_id).collect();
         let states: Vec<_> = mine.iter().map(|s| s.state).collect();
-        assert_eq!(states, cycle.iter().map(|c| c.2).collect::<Vec<_>>(), "agent {}", a.agent_id);
+        assert_eq!(
+            states,
+            cycle.iter().map(|c| c.2).collect::<Vec<_>>(),
+            "agent {}",
+            a.agent_id
+        );
         assert_eq!(mine.last().unwrap().reason_code, Some(7));
-        assert!(mine.last().unwrap().end.is_none(), "the current state is open");
+        assert!(
+            mine.last().unwrap().end.is_none(),
+            "the current state is open"
+        );
     }
     let latest = env.hub.store.latest_states(&project()).await.unwrap();
     let cti_latest: Vec<_> = latest.iter().filter(|l| l.source == "cti").collect();
