@@ -180,6 +180,28 @@ mod tests {
     }
 
     #[test]
+    fn clock_skew_never_reorders_an_agents_states() {
+        // AGENT_STATE_EVENT carries no time of its own, so the peripheral gateway's clock is
+        // never used: events are stamped on receipt. If the importer's wall clock is stepped
+        // back (NTP correcting a skew), an agent's later states still come after the earlier.
+        let mut n = Normaliser::new();
+        let t0 = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_000);
+        let ready = n.event(&cti(Some("1"), 3, 0), t0).unwrap();
+        let stepped_back = t0 - time::Duration::seconds(90);
+        let talking = n.event(&cti(Some("1"), 4, 0), stepped_back).unwrap();
+        assert!(talking.at > ready.at, "{} <= {}", talking.at, ready.at);
+        assert_eq!(talking.at, ready.at + time::Duration::milliseconds(1));
+        // Another agent first seen after the step takes the (skewed) clock as it is.
+        let other = n.event(&cti(Some("2"), 3, 0), stepped_back).unwrap();
+        assert_eq!(other.at, stepped_back);
+        // Once the clock catches up, stamps follow it again.
+        let later = n
+            .event(&cti(Some("1"), 5, 0), t0 + time::Duration::seconds(5))
+            .unwrap();
+        assert_eq!(later.at, t0 + time::Duration::seconds(5));
+    }
+
+    #[test]
     fn instants_increase_per_agent_within_one_millisecond() {
         let mut n = Normaliser::new();
         let now = OffsetDateTime::UNIX_EPOCH + time::Duration::nanoseconds(1_500_000);
