@@ -12,7 +12,7 @@ use wfm_importer::hub_client::HubClient;
 use wfm_importer::reason_codes::{sync_reason_codes, ReasonCodeReport};
 use wfm_telemetry::Metrics;
 
-use crate::intervals::{bar, on_progress};
+use crate::intervals::{bar, on_progress, select_jobs};
 
 /// The [[history]] sources with `agent_states = true` (only `only`, if given).
 fn jobs(
@@ -20,33 +20,17 @@ fn jobs(
     only: Option<&str>,
     metrics: &Metrics,
 ) -> Result<Vec<HistoryJob>, String> {
-    let enabled: Vec<&wfm_config::HistoryConfig> =
-        config.history.iter().filter(|h| h.agent_states).collect();
-    if enabled.is_empty() {
-        return Err("no [[history]] source imports agent states; add one (agent_states = true is the default; docs/agent-states.md)".into());
-    }
-    let hub = HubClient::new(&config.hub).map_err(|e| e.to_string())?;
-    let list: Vec<HistoryJob> = enabled
-        .iter()
-        .filter(|h| only.is_none_or(|id| h.source_id.as_str() == id))
-        .map(|h| {
-            HistoryJob::new(
-                (*h).clone(),
-                hub.clone(),
-                &config.importer.data_dir,
-                metrics.clone(),
-            )
-        })
-        .collect();
-    if list.is_empty() {
-        let ids: Vec<&str> = enabled.iter().map(|h| h.source_id.as_str()).collect();
-        return Err(format!(
-            "no [[history]] source '{}' with agent_states = true; configured: {}",
-            only.unwrap_or(""),
-            ids.join(", ")
-        ));
-    }
-    Ok(list)
+    select_jobs(
+        config,
+        only,
+        metrics,
+        |h| h.agent_states,
+        (
+            "imports agent states",
+            "agent_states = true is the default; docs/agent-states.md",
+            " with agent_states = true",
+        ),
+    )
 }
 
 fn summary(source: &str, reports: &[StatesReport]) {

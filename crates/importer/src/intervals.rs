@@ -28,19 +28,37 @@ fn jobs(
     only: Option<&str>,
     metrics: &Metrics,
 ) -> Result<Vec<HistoryJob>, String> {
-    if config.history.is_empty() {
-        return Err(
-            "no [[history]] source is configured; add one (docs/queue-statistics.md)".into(),
-        );
+    select_jobs(
+        config,
+        only,
+        metrics,
+        |_| true,
+        ("is configured", "docs/queue-statistics.md", ""),
+    )
+}
+
+/// The [[history]] jobs that pass `keep` (only the source `only`, if given). `what` words the
+/// errors: (what none of them is, the doc to read, the qualifier of a source id).
+pub fn select_jobs(
+    config: &ImporterConfig,
+    only: Option<&str>,
+    metrics: &Metrics,
+    keep: impl Fn(&wfm_config::HistoryConfig) -> bool,
+    what: (&str, &str, &str),
+) -> Result<Vec<HistoryJob>, String> {
+    let (none, doc, qualifier) = what;
+    let enabled: Vec<&wfm_config::HistoryConfig> =
+        config.history.iter().filter(|h| keep(h)).collect();
+    if enabled.is_empty() {
+        return Err(format!("no [[history]] source {none}; add one ({doc})"));
     }
     let hub = HubClient::new(&config.hub).map_err(|e| e.to_string())?;
-    let list: Vec<HistoryJob> = config
-        .history
+    let list: Vec<HistoryJob> = enabled
         .iter()
         .filter(|h| only.is_none_or(|id| h.source_id.as_str() == id))
         .map(|h| {
             HistoryJob::new(
-                h.clone(),
+                (*h).clone(),
                 hub.clone(),
                 &config.importer.data_dir,
                 metrics.clone(),
@@ -48,13 +66,9 @@ fn jobs(
         })
         .collect();
     if list.is_empty() {
-        let ids: Vec<&str> = config
-            .history
-            .iter()
-            .map(|h| h.source_id.as_str())
-            .collect();
+        let ids: Vec<&str> = enabled.iter().map(|h| h.source_id.as_str()).collect();
         return Err(format!(
-            "no [[history]] source '{}'; configured: {}",
+            "no [[history]] source '{}'{qualifier}; configured: {}",
             only.unwrap_or(""),
             ids.join(", ")
         ));
