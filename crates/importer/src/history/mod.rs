@@ -426,21 +426,24 @@ impl HistoryJob {
         Ok(reports)
     }
 
-    /// Imports `[from, to)` window by window. Resumes a backfill of the same range that was
-    /// interrupted (unless `restart`); safe to re-run (each window replaces itself at the hub).
-    pub async fn backfill(
+    /// Starts the backfill of `[from, to)` recorded in `file`, or resumes it after the last
+    /// delivered window when the same range was interrupted (unless `restart`). Returns the
+    /// state (with the backfill recorded), the windows still to import, the number of windows
+    /// in all and how many are done already.
+    pub(crate) fn begin_backfill(
         &self,
+        file: &StateFile,
         from: OffsetDateTime,
         to: OffsetDateTime,
         restart: bool,
+        what: &str,
         progress: &(dyn Fn(Progress) + Sync),
-    ) -> Result<Vec<WindowReport>, HistoryImportError> {
-        let (from, to) = self.align_range(from, to)?;
-        let mut state = self.state.load().map_err(|m| self.state_error(m))?;
+    ) -> Result<(state::SourceState, Vec<TimeRange>, u64, u64), HistoryImportError> {
+        let mut state = file.load().map_err(|m| self.state_error(m))?;
         let resume_at = match state.backfill {
             Some(b) if !restart && b.from == from && b.to == to => {
                 if b.done_until > from {
-                    tracing::info!(source = %self.cfg.source_id, done_until = %rfc3339(b.done_until), "resuming the interrupted backfill");
+                    tracing::info!(source = %self.cfg.source_id, done_until = %rfc3339(b.done_until), "resuming the interrupted {what} backfill");
                 }
                 b.done_until
             }
@@ -451,7 +454,7 @@ impl HistoryJob {
             to,
             done_until: resume_at,
         });
-        self.state.store(&state).map_err(|m| self.state_error(m))?;
+        file.store(&state).map_err(|m| self.state_error(m))?;
         let all = windows(from, to, self.cfg.chunk, self.cfg.interval_minutes);
         let total = all.len() as u64;
         let done_before = all.iter().filter(|w| w.to <= resume_at).count() as u64;
@@ -460,7 +463,22 @@ impl HistoryJob {
             total,
             rows: 0,
         });
-        let todo: Vec<TimeRange> = all.into_iter().filter(|w| w.to > resume_at).collect();
+        let todo = all.into_iter().filter(|w| w.to > resume_at).collect();
+        Ok((state, todo, total, done_before))
+    }
+
+    /// Imports `[from, to)` window by window. Resumes a backfill of the same range that was
+    /// interrupted (unless `restart`); safe to re-run (each window replaces itself at the hub).
+    pub async fn backfill(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        restart: bool,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Vec<WindowReport>, HistoryImportError> {
+        let (from, to) = self.align_range(from, to)?;
+        let (mut state, todo, total, done_before) =
+            self.begin_backfill(&self.state, from, to, restart, "queue statistics", progress)?;
         let mut done = done_before;
         let mut rows = 0;
         self.import_in_order(todo, |report| {

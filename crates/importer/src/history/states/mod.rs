@@ -22,7 +22,7 @@ use wfm_protocol::intervals::TimeRange;
 use wfm_protocol::states::StateBatchResponse;
 
 use super::state::{BackfillProgress, StateFile};
-use super::{fmt_range, rfc3339, windows, HistoryImportError, HistoryJob, Progress};
+use super::{fmt_range, windows, HistoryImportError, HistoryJob, Progress};
 use normalise::{state_batch, BuiltStates};
 
 /// The outcome of one agent-state window.
@@ -174,36 +174,11 @@ impl HistoryJob {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Vec<StatesReport>, HistoryImportError> {
         let (from, to) = self.align_range(from, to)?;
-        let mut state = self.states.load().map_err(|m| self.state_error(m))?;
-        let resume_at = match state.backfill {
-            Some(b) if !restart && b.from == from && b.to == to => {
-                if b.done_until > from {
-                    tracing::info!(source = %self.cfg.source_id, done_until = %rfc3339(b.done_until), "resuming the interrupted agent-state backfill");
-                }
-                b.done_until
-            }
-            _ => from,
-        };
-        state.backfill = Some(BackfillProgress {
-            from,
-            to,
-            done_until: resume_at,
-        });
-        self.states.store(&state).map_err(|m| self.state_error(m))?;
-        let all = windows(from, to, self.cfg.chunk, self.cfg.interval_minutes);
-        let total = all.len() as u64;
-        let done_before = all.iter().filter(|w| w.to <= resume_at).count() as u64;
-        progress(Progress {
-            done: done_before,
-            total,
-            rows: 0,
-        });
+        let (mut state, todo, total, mut done) =
+            self.begin_backfill(&self.states, from, to, restart, "agent-state", progress)?;
         let mut reports = Vec::new();
         let mut rows = 0;
-        for (i, w) in all.into_iter().enumerate() {
-            if w.to <= resume_at {
-                continue;
-            }
+        for w in todo {
             let report = self.import_states_window(w).await?;
             rows += report.rows_read;
             state.backfill = Some(BackfillProgress {
@@ -212,11 +187,8 @@ impl HistoryJob {
                 done_until: w.to,
             });
             self.states.store(&state).map_err(|m| self.state_error(m))?;
-            progress(Progress {
-                done: i as u64 + 1,
-                total,
-                rows,
-            });
+            done += 1;
+            progress(Progress { done, total, rows });
             reports.push(report);
         }
         Ok(reports)
