@@ -322,11 +322,7 @@ impl HistoryJob {
             .hub
             .post_intervals(&built.batch, &key)
             .await
-            .map_err(|error| HistoryImportError::Hub {
-                source_id: self.source_id(),
-                window: fmt_range(&window),
-                error: Box::new(error),
-            })?;
+            .map_err(|error| self.hub_error(&window, error))?;
         let source = self.cfg.source_id.as_str();
         for (outcome, n) in [
             ("inserted", hub.inserted),
@@ -381,6 +377,34 @@ impl HistoryJob {
         floor_to(now - delay, self.cfg.interval_minutes)
     }
 
+    /// The windows of an incremental run at `now`: from `cursor` minus the look-back (or, the
+    /// first time, from `now - look-back`) to the last closed interval.
+    pub(crate) fn incremental_windows(
+        &self,
+        cursor: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Vec<TimeRange> {
+        let until = self.closed_until(now);
+        let lookback = time::Duration::try_from(self.cfg.lookback).unwrap_or(time::Duration::HOUR);
+        let from = floor_to(
+            cursor.unwrap_or(until) - lookback,
+            self.cfg.interval_minutes,
+        );
+        if from >= until {
+            return Vec::new();
+        }
+        windows(from, until, self.cfg.chunk, self.cfg.interval_minutes)
+    }
+
+    /// A hub failure while sending `window`.
+    pub(crate) fn hub_error(&self, window: &TimeRange, error: HubError) -> HistoryImportError {
+        HistoryImportError::Hub {
+            source_id: self.source_id(),
+            window: fmt_range(window),
+            error: Box::new(error),
+        }
+    }
+
     /// One incremental run: from the cursor minus the look-back (or, the first time, from
     /// `now - look-back`) to the last closed interval, window by window; the cursor advances
     /// after each window the hub accepted.
@@ -390,17 +414,8 @@ impl HistoryJob {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Vec<WindowReport>, HistoryImportError> {
         let mut state = self.state.load().map_err(|m| self.state_error(m))?;
-        let until = self.closed_until(now);
-        let lookback = time::Duration::try_from(self.cfg.lookback).unwrap_or(time::Duration::HOUR);
-        let from = floor_to(
-            state.complete_until.unwrap_or(until) - lookback,
-            self.cfg.interval_minutes,
-        );
+        let list = self.incremental_windows(state.complete_until, now);
         let mut reports = Vec::new();
-        if from >= until {
-            return Ok(reports);
-        }
-        let list = windows(from, until, self.cfg.chunk, self.cfg.interval_minutes);
         let total = list.len() as u64;
         let mut rows = 0;
         for (i, w) in list.into_iter().enumerate() {
@@ -508,11 +523,7 @@ impl HistoryJob {
             .hub
             .intervals_missing(self.cfg.source_id.as_str(), from, to)
             .await
-            .map_err(|error| HistoryImportError::Hub {
-                source_id: self.source_id(),
-                window: fmt_range(&TimeRange { from, to }),
-                error: Box::new(error),
-            })?
+            .map_err(|error| self.hub_error(&TimeRange { from, to }, error))?
             .missing;
         let list: Vec<TimeRange> = missing
             .iter()

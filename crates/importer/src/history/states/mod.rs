@@ -22,7 +22,7 @@ use wfm_protocol::intervals::TimeRange;
 use wfm_protocol::states::StateBatchResponse;
 
 use super::state::{BackfillProgress, StateFile};
-use super::{fmt_range, windows, HistoryImportError, HistoryJob, Progress};
+use super::{HistoryImportError, HistoryJob, Progress};
 use normalise::{state_batch, BuiltStates};
 
 /// The outcome of one agent-state window.
@@ -91,11 +91,7 @@ impl HistoryJob {
             .hub
             .post_agent_states(&built.batch, &key)
             .await
-            .map_err(|error| HistoryImportError::Hub {
-                source_id: self.source_id(),
-                window: fmt_range(&window),
-                error: Box::new(error),
-            })?;
+            .map_err(|error| self.hub_error(&window, error))?;
         let source = self.cfg.source_id.as_str();
         for (outcome, n) in [
             ("accepted", hub.accepted),
@@ -133,17 +129,8 @@ impl HistoryJob {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Vec<StatesReport>, HistoryImportError> {
         let mut state = self.states.load().map_err(|m| self.state_error(m))?;
-        let until = self.closed_until(now);
-        let lookback = time::Duration::try_from(self.cfg.lookback).unwrap_or(time::Duration::HOUR);
-        let from = super::batch::floor_to(
-            state.complete_until.unwrap_or(until) - lookback,
-            self.cfg.interval_minutes,
-        );
+        let list = self.incremental_windows(state.complete_until, now);
         let mut reports = Vec::new();
-        if from >= until {
-            return Ok(reports);
-        }
-        let list = windows(from, until, self.cfg.chunk, self.cfg.interval_minutes);
         let total = list.len() as u64;
         let mut rows = 0;
         for (i, w) in list.into_iter().enumerate() {
