@@ -59,6 +59,19 @@ pub enum OutboxError {
         /// The configured bound.
         limit: u64,
     },
+    /// Another process (or another `Outbox` in this process) has the directory open.
+    #[error(
+        "outbox {} is in use by another process{}: stop that importer first \
+         (while it runs, read the outbox figures from its /metrics endpoint)",
+        dir.display(),
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    Locked {
+        /// The outbox directory.
+        dir: PathBuf,
+        /// The holder's pid, as written in its `LOCK` file (absent when unreadable).
+        pid: Option<u32>,
+    },
     /// The batch id is unknown (never appended by this outbox).
     #[error("outbox batch {id} not found")]
     NotFound {
@@ -80,7 +93,8 @@ impl OutboxError {
         matches!(self, OutboxError::Io { .. } | OutboxError::Full { .. })
     }
 
-    /// Bounded label for metrics: io, full, corrupt, wrong_key, key_exhausted, not_found, invalid.
+    /// Bounded label for metrics: io, full, corrupt, wrong_key, key_exhausted, locked,
+    /// not_found, invalid.
     pub fn error_type(&self) -> &'static str {
         match self {
             OutboxError::Io { .. } => "io",
@@ -88,6 +102,7 @@ impl OutboxError {
             OutboxError::Corrupt { .. } => "corrupt",
             OutboxError::WrongKey { .. } => "wrong_key",
             OutboxError::KeyExhausted { .. } => "key_exhausted",
+            OutboxError::Locked { .. } => "locked",
             OutboxError::NotFound { .. } => "not_found",
             OutboxError::Invalid { .. } => "invalid",
         }

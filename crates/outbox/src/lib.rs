@@ -35,15 +35,23 @@
 //!
 //! - `Batch{id, appended_at, source, checkpoint, payload}`: a batch and the source's new
 //!   checkpoint, atomically;
-//! - `Ack{id}`, `Attempt{id, n}` (absolute count), `DeadLetter{id, reason}`, `Replay{id}`,
-//!   `DropDead{id}`;
-//! - `Snapshot{next_id, encryptions, per source: checkpoint, received, delivered, dead_dropped}`:
-//!   absolute counters, first record of every segment;
+//! - `Ack{id, at}` (`at`: delivery time, ms since the epoch; older acks hold only the id),
+//!   `Attempt{id, n}` (absolute count), `DeadLetter{id, reason}`, `Replay{id}`, `DropDead{id}`;
+//! - `Snapshot{next_id, encryptions, per source: checkpoint, received, delivered, dead_dropped;
+//!   then per source: last delivery time}`: absolute counters, first record of every segment
+//!   (the trailing delivery times are absent in older snapshots and then read as "never");
 //! - `Carry{id, appended_at, source, attempts, dead_reason, payload}`: a live dead-lettered batch
 //!   copied forward by a compaction, with its full state.
 //!
 //! No payload, checkpoint, source name or reason is ever written in plaintext; only the record
 //! type and sizes are visible.
+//!
+//! # One process per directory
+//!
+//! `Outbox::open` takes an exclusive `flock` on `<dir>/LOCK` (and writes its pid there) before
+//! reading anything, and holds it until the `Outbox` is dropped. A second opener, in this
+//! process or another, gets [`OutboxError::Locked`] naming the holder's pid. The kernel
+//! releases the lock when the holder dies, so a leftover `LOCK` file never blocks.
 //!
 //! # Durability
 //!
@@ -86,6 +94,7 @@
 mod config;
 mod error;
 mod frame;
+mod lock;
 mod outbox;
 mod record;
 mod recovery;

@@ -29,6 +29,8 @@ pub struct Outbox {
     pub(crate) fsync: FsyncPolicy,
     pub(crate) limit: u64,
     pub(crate) inner: Mutex<Inner>,
+    /// The directory lock (`<dir>/LOCK`), held while the outbox is open.
+    pub(crate) _lock: std::fs::File,
 }
 
 pub(crate) struct Inner {
@@ -43,6 +45,8 @@ pub(crate) struct Inner {
     /// Set after a write or fsync failed in a way that leaves the file state unknown: every
     /// later write fails until the outbox is reopened (and recovers from what is on disk).
     pub broken: Option<&'static str>,
+    /// The last append was refused (`Full` or `KeyExhausted`); cleared by a successful one.
+    pub refusing: bool,
 }
 
 impl Inner {
@@ -98,6 +102,7 @@ impl Outbox {
         // Keep a reserve of encryptions so that acks, dead-letters and rolls can still drain.
         let append_limit = self.limit - self.limit / 64;
         if inner.encryptions >= append_limit {
+            inner.refusing = true;
             return Err(OutboxError::KeyExhausted {
                 encryptions: inner.encryptions,
                 limit: self.limit,
@@ -107,6 +112,7 @@ impl Outbox {
             self.roll(&mut inner, false, None)?;
             let used = inner.disk_bytes();
             if used + frame_len > self.max_bytes {
+                inner.refusing = true;
                 return Err(OutboxError::Full {
                     used,
                     needed: frame_len,
@@ -129,6 +135,7 @@ impl Outbox {
         };
         let at = self.write(&mut inner, &record, true)?;
         inner.state.apply(record, at);
+        inner.refusing = false;
         Ok(BatchId(id))
     }
 
@@ -185,7 +192,8 @@ impl Outbox {
         if !inner.state.live.contains_key(&id.0) {
             return known_or_not_found(&inner, id);
         }
-        self.write_apply(&mut inner, Record::Ack { id: id.0 }, true)
+        let at_ms = to_ms(self.clock.now());
+        self.write_apply(&mut inner, Record::Ack { id: id.0, at_ms }, true)
     }
 
     /// Counts one delivery attempt and returns the new count. Written without fsync: a crash
@@ -280,6 +288,7 @@ impl Outbox {
                     dead_dropped: s.dead_dropped,
                     oldest_pending_age,
                     bytes: 0,
+                    last_delivered: (s.last_delivered_ms > 0).then(|| from_ms(s.last_delivered_ms)),
                 },
             );
         }
@@ -296,6 +305,9 @@ impl Outbox {
             disk_bytes: inner.disk_bytes(),
             segments: inner.segments.len(),
             encryptions: inner.encryptions,
+            encryption_limit: self.limit,
+            max_bytes: self.max_bytes,
+            full: inner.refusing,
         }
     }
 

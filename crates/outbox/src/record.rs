@@ -23,6 +23,8 @@ pub(crate) struct SourceSnapshot {
     pub received: u64,
     pub delivered: u64,
     pub dead_dropped: u64,
+    /// When a batch of this source was last acked (ms since the epoch, 0 = never).
+    pub last_delivered_ms: u64,
 }
 
 /// One log record.
@@ -42,8 +44,11 @@ pub(crate) enum Record {
         checkpoint: Vec<u8>,
         payload: Vec<u8>,
     },
+    /// A batch delivered, and when (ms since the epoch by the outbox clock; 0 in records
+    /// written before the time was recorded).
     Ack {
         id: u64,
+        at_ms: u64,
     },
     Attempt {
         id: u64,
@@ -102,6 +107,12 @@ impl Record {
                     put_u64(&mut out, s.delivered);
                     put_u64(&mut out, s.dead_dropped);
                 }
+                // Trailing section (added after the first release; absent in older snapshots):
+                // the last delivery time of each source, in the order above.
+                put_u32(&mut out, sources.len() as u32);
+                for s in sources {
+                    put_u64(&mut out, s.last_delivered_ms);
+                }
             }
             Record::Batch {
                 id,
@@ -117,7 +128,11 @@ impl Record {
                 put_bytes(&mut out, checkpoint);
                 put_bytes(&mut out, payload);
             }
-            Record::Ack { id } | Record::Replay { id } | Record::DropDead { id } => {
+            Record::Ack { id, at_ms } => {
+                put_u64(&mut out, *id);
+                put_u64(&mut out, *at_ms);
+            }
+            Record::Replay { id } | Record::DropDead { id } => {
                 put_u64(&mut out, *id);
             }
             Record::Attempt { id, n } => {
@@ -164,7 +179,16 @@ impl Record {
                         received: r.u64()?,
                         delivered: r.u64()?,
                         dead_dropped: r.u64()?,
+                        last_delivered_ms: 0,
                     });
+                }
+                if !r.rest.is_empty() {
+                    if r.u32()? as usize != sources.len() {
+                        return None;
+                    }
+                    for s in &mut sources {
+                        s.last_delivered_ms = r.u64()?;
+                    }
                 }
                 Record::Snapshot {
                     next_id,
@@ -179,7 +203,11 @@ impl Record {
                 checkpoint: r.bytes()?.to_vec(),
                 payload: r.bytes()?.to_vec(),
             },
-            kind::ACK => Record::Ack { id: r.u64()? },
+            kind::ACK => Record::Ack {
+                id: r.u64()?,
+                // Older acks carry only the id.
+                at_ms: if r.rest.is_empty() { 0 } else { r.u64()? },
+            },
             kind::ATTEMPT => Record::Attempt {
                 id: r.u64()?,
                 n: r.u32()?,
@@ -289,6 +317,7 @@ mod tests {
                     received: 3,
                     delivered: 2,
                     dead_dropped: 1,
+                    last_delivered_ms: 12,
                 }],
             },
             Record::Batch {
@@ -298,7 +327,7 @@ mod tests {
                 checkpoint: vec![1, 2],
                 payload: vec![3; 10],
             },
-            Record::Ack { id: 4 },
+            Record::Ack { id: 4, at_ms: 11 },
             Record::Attempt { id: 4, n: 2 },
             Record::DeadLetter {
                 id: 4,
@@ -318,11 +347,54 @@ mod tests {
         for record in records {
             let bytes = record.encode();
             assert_eq!(Record::decode(record.kind(), &bytes), Some(record.clone()));
-            // every strict prefix is rejected, never panics
+            // every strict prefix is rejected (except the shorter forms written before the
+            // delivery time was recorded, which decode with time 0), never panics
             for cut in 0..bytes.len() {
-                assert_eq!(Record::decode(record.kind(), &bytes[..cut]), None);
+                let decoded = Record::decode(record.kind(), &bytes[..cut]);
+                if decoded.is_some() && cut == legacy_len(&record) {
+                    continue;
+                }
+                assert_eq!(decoded, None, "{record:?} cut at {cut}");
             }
         }
+    }
+
+    /// The length of the record as encoded before the delivery time was added.
+    fn legacy_len(record: &Record) -> usize {
+        match record {
+            Record::Ack { .. } => 8,
+            Record::Snapshot { sources, .. } => record.encode().len() - 4 - 8 * sources.len(),
+            _ => usize::MAX,
+        }
+    }
+
+    #[test]
+    fn records_written_before_delivery_times_still_decode() {
+        let mut ack = Vec::new();
+        put_u64(&mut ack, 4);
+        assert_eq!(
+            Record::decode(kind::ACK, &ack),
+            Some(Record::Ack { id: 4, at_ms: 0 })
+        );
+        let snapshot = Record::Snapshot {
+            next_id: 2,
+            encryptions: 3,
+            sources: vec![SourceSnapshot {
+                source: "s".into(),
+                checkpoint: None,
+                received: 1,
+                delivered: 1,
+                dead_dropped: 0,
+                last_delivered_ms: 9,
+            }],
+        };
+        let bytes = snapshot.encode();
+        let old = &bytes[..legacy_len(&snapshot)];
+        let Some(Record::Snapshot { sources, .. }) = Record::decode(kind::SNAPSHOT, old) else {
+            panic!("old snapshot does not decode");
+        };
+        assert_eq!(sources[0].last_delivered_ms, 0);
+        assert_eq!(sources[0].delivered, 1);
     }
 
     #[test]

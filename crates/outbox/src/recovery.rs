@@ -22,6 +22,8 @@ pub(crate) fn open(cfg: OutboxConfig) -> Result<(Outbox, RecoveryReport), Outbox
     }
     let dir = cfg.dir.clone();
     std::fs::create_dir_all(&dir).map_err(|e| OutboxError::io("create dir", &dir, e))?;
+    // Before anything is read or repaired: another process may be writing.
+    let lock = crate::lock::acquire(&dir)?;
     let sealer = Sealer::new(&cfg.key);
     let mut report = RecoveryReport::default();
 
@@ -108,7 +110,9 @@ pub(crate) fn open(cfg: OutboxConfig) -> Result<(Outbox, RecoveryReport), Outbox
             encryptions,
             unsynced: 0,
             broken: None,
+            refusing: false,
         }),
+        _lock: lock,
     };
     Ok((outbox, report))
 }

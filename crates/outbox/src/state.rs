@@ -25,6 +25,8 @@ pub(crate) struct SourceState {
     pub received: u64,
     pub delivered: u64,
     pub dead_dropped: u64,
+    /// When a batch was last acked (ms since the epoch, 0 = never).
+    pub last_delivered_ms: u64,
     /// Pending (not dead-lettered) batch ids, oldest first.
     pub pending: BTreeSet<u64>,
 }
@@ -67,6 +69,7 @@ impl State {
                     state.received = snap.received;
                     state.delivered = snap.delivered;
                     state.dead_dropped = snap.dead_dropped;
+                    state.last_delivered_ms = state.last_delivered_ms.max(snap.last_delivered_ms);
                 }
             }
             Record::Batch {
@@ -127,13 +130,14 @@ impl State {
                     },
                 );
             }
-            Record::Ack { id } => {
+            Record::Ack { id, at_ms } => {
                 let Some(entry) = self.live.remove(&id) else {
                     return;
                 };
                 let state = self.sources.entry(entry.source).or_default();
                 state.pending.remove(&id);
                 state.delivered += 1;
+                state.last_delivered_ms = state.last_delivered_ms.max(at_ms);
             }
             Record::Attempt { id, n } => {
                 if let Some(entry) = self.live.get_mut(&id) {
@@ -190,6 +194,7 @@ impl State {
                     received: s.received,
                     delivered: s.delivered,
                     dead_dropped: s.dead_dropped,
+                    last_delivered_ms: s.last_delivered_ms,
                 })
                 .collect(),
         }

@@ -72,6 +72,9 @@ pub struct SourceStats {
     pub oldest_pending_age: Option<Duration>,
     /// Bytes on disk of this source's pending and dead-lettered batch records.
     pub bytes: u64,
+    /// When a batch of this source was last acked (outbox clock; persisted in the ack records
+    /// and snapshots, so it survives restarts and compaction). `None`: never.
+    pub last_delivered: Option<SystemTime>,
 }
 
 /// Outbox statistics.
@@ -85,6 +88,14 @@ pub struct OutboxStats {
     pub segments: usize,
     /// Encryptions done with the current key (bounded, see `OutboxConfig::encryption_limit`).
     pub encryptions: u64,
+    /// The configured encryption bound (`OutboxConfig::encryption_limit`); new batches are
+    /// refused from `encryption_limit - encryption_limit / 64` on.
+    pub encryption_limit: u64,
+    /// The configured disk budget (`OutboxConfig::max_bytes`).
+    pub max_bytes: u64,
+    /// True while appends are refused: the last append failed with `Full` or `KeyExhausted`
+    /// (cleared by the next successful append; not persisted).
+    pub full: bool,
 }
 
 /// What `Outbox::open` found and repaired.

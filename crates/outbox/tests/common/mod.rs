@@ -21,6 +21,9 @@ impl FakeClock {
             UNIX_EPOCH + Duration::from_secs(1_700_000_000),
         )))
     }
+    pub fn now_value(&self) -> SystemTime {
+        *self.0.lock().unwrap()
+    }
     pub fn advance(&self, by: Duration) {
         let mut now = self.0.lock().unwrap();
         *now += by;
