@@ -141,32 +141,57 @@ fn check_host_port(issues: &mut Vec<ConfigIssue>, path: &str, value: &str) {
     }
 }
 
-/// The importer's outbox (`[outbox]`): where batches wait, encrypted, until the hub has them.
-/// Needed by `[[cti]]` feeds.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The importer's outbox (`[outbox]`): where every batch of every source (users, intervals,
+/// agent states, live states, reason codes) waits, encrypted, until the hub has it. See
+/// `docs/delivery.md`.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct OutboxSection {
     /// Directory of the outbox segment files. Default `<importer.data_dir>/outbox`.
     pub dir: Option<PathBuf>,
     /// File holding the 32-byte AES-256-GCM key, as 32 raw bytes or 64 hex digits
-    /// (e.g. made with `openssl rand -hex 32 > outbox.key`; mode 0600).
+    /// (e.g. made with `openssl rand -hex 32 > outbox.key`; mode 0600). When neither this nor
+    /// `key` is set, `<importer.data_dir>/outbox.key` is used, and created (32 random bytes,
+    /// mode 0600) the first time.
     pub key_file: Option<PathBuf>,
     /// The key as 64 hex digits, normally `${WFM_OUTBOX_KEY}`. Set this or `key_file`.
     pub key: Option<Secret>,
-    /// Disk budget of the directory in MiB; appends beyond it fail (and the feed waits).
-    /// Default 1024.
+    /// Disk budget of the directory in MiB; when it is reached the importer stops pulling
+    /// (what is buffered is kept and delivered) and retries later. Default 1024.
     pub max_mib: Option<u64>,
+    /// First delivery back-off after a failed attempt; doubled per consecutive failure, with
+    /// jitter. Default `200ms`.
+    #[serde(with = "humantime_serde")]
+    pub retry_initial: Duration,
+    /// Largest delivery back-off, and largest `Retry-After` honoured. Default `30s`.
+    #[serde(with = "humantime_serde")]
+    pub retry_max: Duration,
+    /// One-shot commands (`sync …`, `backfill …`, `repair …`) wait for their batches to be
+    /// delivered; after this many consecutive failed attempts they stop waiting and exit 1,
+    /// leaving the batches in the outbox for the next run. Default 5.
+    pub wait_attempts: u32,
+}
+
+impl Default for OutboxSection {
+    fn default() -> Self {
+        OutboxSection {
+            dir: None,
+            key_file: None,
+            key: None,
+            max_mib: None,
+            retry_initial: Duration::from_millis(200),
+            retry_max: Duration::from_secs(30),
+            wait_attempts: 5,
+        }
+    }
 }
 
 impl OutboxSection {
-    pub(crate) fn validate(&self, needed: bool, issues: &mut Vec<ConfigIssue>) {
+    pub(crate) fn validate(&self, issues: &mut Vec<ConfigIssue>) {
         match (&self.key_file, &self.key) {
-            (Some(_), Some(_)) => {
-                issues.push(issue("outbox.key", "both key and key_file are set; keep one"))
-            }
-            (None, None) if needed => issues.push(issue(
-                "outbox.key_file",
-                "[[cti]] feeds need an outbox key: set outbox.key_file or outbox.key (64 hex digits)",
+            (Some(_), Some(_)) => issues.push(issue(
+                "outbox.key",
+                "both key and key_file are set; keep one",
             )),
             (None, Some(k)) => {
                 let k = k.expose().trim();
@@ -178,6 +203,15 @@ impl OutboxSection {
         }
         if self.max_mib == Some(0) {
             issues.push(issue("outbox.max_mib", "must be at least 1"));
+        }
+        if self.retry_initial.is_zero() || self.retry_max < self.retry_initial {
+            issues.push(issue(
+                "outbox.retry_initial",
+                "must be above zero and at most outbox.retry_max",
+            ));
+        }
+        if self.wait_attempts == 0 {
+            issues.push(issue("outbox.wait_attempts", "must be at least 1"));
         }
     }
 }

@@ -49,7 +49,7 @@ pub struct ImporterConfig {
     /// CTI Server live agent-state feeds (`[[cti]]`).
     #[serde(default)]
     pub cti: Vec<crate::cti::CtiConfig>,
-    /// The outbox live batches go through (`[outbox]`; needed with `[[cti]]`).
+    /// The outbox every batch goes through (`[outbox]`; every field has a default).
     #[serde(default)]
     pub outbox: crate::cti::OutboxSection,
     /// Logging.
@@ -347,7 +347,7 @@ impl ImporterConfig {
             c.validate(&path, &mut issues);
             ids.push((c.source_id.to_string(), format!("{path}.source_id")));
         }
-        self.outbox.validate(!self.cti.is_empty(), &mut issues);
+        self.outbox.validate(&mut issues);
         if let Some(f) = &self.finesse {
             f.validate(&mut issues);
             ids.push((f.source_id.to_string(), "finesse.source_id".to_string()));

@@ -12,7 +12,7 @@ use wfm_importer::hub_client::HubClient;
 use wfm_importer::reason_codes::{sync_reason_codes, ReasonCodeReport};
 use wfm_telemetry::Metrics;
 
-use crate::intervals::{bar, on_progress, select_jobs};
+use crate::intervals::{bar, on_progress, one_shot_delivery, select_jobs, through};
 
 /// The [[history]] sources with `agent_states = true` (only `only`, if given).
 fn jobs(
@@ -120,6 +120,14 @@ pub async fn sync(config: &ImporterConfig, only: Option<&str>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let delivery = match one_shot_delivery(config).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let jobs = through(jobs, &delivery, true);
     let mut failed = false;
     if let Err(e) = reason_codes_first(config, &metrics).await {
         eprintln!("error: reason codes: {e}\n  (agent states are imported anyway; their labels appear once the codes reach the hub)");
@@ -140,6 +148,7 @@ pub async fn sync(config: &ImporterConfig, only: Option<&str>) -> ExitCode {
             }
         }
     }
+    delivery.shutdown().await;
     if failed {
         ExitCode::from(1)
     } else {
@@ -163,6 +172,14 @@ pub async fn backfill(
             return ExitCode::from(1);
         }
     };
+    let delivery = match one_shot_delivery(config).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let jobs = through(jobs, &delivery, true);
     let mut failed = false;
     if let Err(e) = reason_codes_first(config, &metrics).await {
         eprintln!("error: reason codes: {e}\n  (agent states are imported anyway)");
@@ -189,6 +206,7 @@ pub async fn backfill(
             }
         }
     }
+    delivery.shutdown().await;
     if failed {
         ExitCode::from(1)
     } else {
@@ -202,10 +220,11 @@ pub async fn backfill(
 pub async fn run_loop(
     config: ImporterConfig,
     metrics: Metrics,
+    delivery: std::sync::Arc<wfm_importer::delivery::Delivery>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let jobs = match jobs(&config, None, &metrics) {
-        Ok(j) => j,
+        Ok(j) => through(j, &delivery, false),
         Err(_) => return,
     };
     let poll = jobs

@@ -381,6 +381,14 @@ fn transport_error(url: &str, e: &reqwest::Error) -> HubError {
     HubError::Unreachable(format!("{url}: {detail}"))
 }
 
+/// The error of a hub answer that was not a success (`status` 0 = no HTTP answer).
+pub(crate) fn answer_error(status: u16, bytes: &[u8]) -> HubError {
+    match StatusCode::from_u16(status) {
+        Ok(s) => status_error(s, bytes, None),
+        Err(_) => HubError::Unreachable(String::from_utf8_lossy(bytes).to_string()),
+    }
+}
+
 fn status_error(status: StatusCode, bytes: &[u8], retry_after: Option<Duration>) -> HubError {
     let body: Option<ErrorBody> = serde_json::from_slice(bytes).ok();
     let (code, message, details) = match body {

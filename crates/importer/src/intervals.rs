@@ -3,11 +3,13 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use time::OffsetDateTime;
 use wfm_config::ImporterConfig;
+use wfm_importer::delivery::Delivery;
 use wfm_importer::history::{parse_instant, rfc3339, HistoryJob, Progress, WindowReport};
 use wfm_importer::hub_client::HubClient;
 use wfm_telemetry::Metrics;
@@ -76,6 +78,34 @@ pub fn select_jobs(
     Ok(list)
 }
 
+/// Opens the outbox and starts the delivery service of a one-shot command.
+pub(crate) async fn one_shot_delivery(config: &ImporterConfig) -> Result<Arc<Delivery>, String> {
+    wfm_importer::delivery::start(config)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `jobs`, sending through `delivery` (waiting for every window when `wait`).
+pub(crate) fn through(
+    jobs: Vec<HistoryJob>,
+    delivery: &Arc<Delivery>,
+    wait: bool,
+) -> Vec<HistoryJob> {
+    jobs.into_iter()
+        .map(|j| j.with_delivery(delivery.clone(), wait))
+        .collect()
+}
+
+/// The jobs of a one-shot command with their delivery service.
+async fn one_shot_jobs(
+    config: &ImporterConfig,
+    only: Option<&str>,
+) -> Result<(Vec<HistoryJob>, Arc<Delivery>), String> {
+    let list = jobs(config, only, &Metrics::new())?;
+    let delivery = one_shot_delivery(config).await?;
+    Ok((through(list, &delivery, true), delivery))
+}
+
 pub(crate) fn bar(label: &str) -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -129,7 +159,7 @@ fn summary(source: &str, reports: &[WindowReport]) {
 
 /// `wfm-importer sync intervals`.
 pub async fn sync(config: &ImporterConfig, only: Option<&str>) -> ExitCode {
-    let jobs = match jobs(config, only, &Metrics::new()) {
+    let (jobs, delivery) = match one_shot_jobs(config, only).await {
         Ok(j) => j,
         Err(e) => {
             eprintln!("error: {e}");
@@ -152,6 +182,7 @@ pub async fn sync(config: &ImporterConfig, only: Option<&str>) -> ExitCode {
             }
         }
     }
+    delivery.shutdown().await;
     if failed {
         ExitCode::from(1)
     } else {
@@ -167,7 +198,7 @@ pub async fn range(
     to: &str,
     only: Option<&str>,
 ) -> ExitCode {
-    let jobs = match jobs(config, only, &Metrics::new()) {
+    let (jobs, delivery) = match one_shot_jobs(config, only).await {
         Ok(j) => j,
         Err(e) => {
             eprintln!("error: {e}");
@@ -225,6 +256,7 @@ pub async fn range(
             }
         }
     }
+    delivery.shutdown().await;
     if failed {
         ExitCode::from(1)
     } else {
@@ -240,7 +272,7 @@ pub async fn import_csv(
     from: Option<&str>,
     to: Option<&str>,
 ) -> ExitCode {
-    let jobs = match jobs(config, Some(source), &Metrics::new()) {
+    let (jobs, delivery) = match one_shot_jobs(config, Some(source)).await {
         Ok(j) => j,
         Err(e) => {
             eprintln!("error: {e}");
@@ -262,6 +294,7 @@ pub async fn import_csv(
     let bar = bar(source);
     let result = job.import_csv(file, range, &on_progress(&bar)).await;
     bar.finish_and_clear();
+    delivery.shutdown().await;
     match result {
         Ok(reports) => {
             summary(source, &reports);
@@ -305,10 +338,15 @@ pub async fn run_loop(job: HistoryJob, mut stop: tokio::sync::watch::Receiver<bo
     }
 }
 
-/// Builds the loops of every [[history]] source for `run`.
-pub fn loops(config: &ImporterConfig, metrics: &Metrics) -> Result<Vec<HistoryJob>, String> {
+/// Builds the loops of every [[history]] source for `run` (through the process's outbox; the
+/// loops never wait for the hub).
+pub fn loops(
+    config: &ImporterConfig,
+    metrics: &Metrics,
+    delivery: &Arc<Delivery>,
+) -> Result<Vec<HistoryJob>, String> {
     if config.history.is_empty() {
         return Ok(Vec::new());
     }
-    jobs(config, None, metrics)
+    Ok(through(jobs(config, None, metrics)?, delivery, false))
 }

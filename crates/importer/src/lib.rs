@@ -5,12 +5,14 @@
 //! decoders (those live in `wfm-sources`) or diff logic (that lives in `wfm-sync`, run at the hub).
 
 pub mod check;
+pub mod delivery;
 pub mod error;
 pub mod history;
 pub mod hub_client;
 pub mod job;
 pub mod live;
 pub mod mapping;
+pub mod outbox_cmd;
 pub mod reason_codes;
 pub mod report;
 pub mod runtime;

@@ -67,6 +67,11 @@ enum Command {
         #[command(subcommand)]
         what: ImportWhat,
     },
+    /// Inspect and repair the outbox while no importer runs: status, list, replay, drop.
+    Outbox {
+        #[command(subcommand)]
+        what: wfm_importer::outbox_cmd::OutboxCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -218,6 +223,7 @@ fn main() -> ExitCode {
                 eprintln!("error: `repair states` does not exist: use `backfill states` for the range (every window replaces itself at the hub)");
                 ExitCode::from(2)
             }
+            Command::Outbox { what } => wfm_importer::outbox_cmd::main(&config, what),
             Command::Run => run(&config).await,
             Command::Live => live(&config).await,
             Command::Backfill {
@@ -381,6 +387,15 @@ async fn run(config: &ImporterConfig) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // One outbox and one delivery service for every flow of this process; batches left by an
+    // earlier run are delivered first. (Outbox metrics hook: `delivery.outbox()`.)
+    let delivery = match wfm_importer::delivery::start(config).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut metrics_stop = stop_rx.clone();
     match serve_metrics(
@@ -408,7 +423,7 @@ async fn run(config: &ImporterConfig) -> ExitCode {
         interval_s = config.sync.interval.as_secs(),
         "periodic user sync started"
     );
-    match intervals::loops(config, &metrics_for_history) {
+    match intervals::loops(config, &metrics_for_history, &delivery) {
         Ok(list) => {
             for job in list {
                 tracing::info!(source = %job.config().source_id, poll_s = job.config().poll_interval.as_secs(), "periodic queue-statistics import started");
@@ -422,9 +437,10 @@ async fn run(config: &ImporterConfig) -> ExitCode {
     }
     let live_task = {
         let config = config.clone();
+        let delivery = delivery.clone();
         let mut live_stop = stop_rx.clone();
         tokio::spawn(async move {
-            wfm_importer::live::run_live(&config, async move {
+            wfm_importer::live::run_live_on(&config, delivery, async move {
                 let _ = live_stop.changed().await;
             })
             .await
@@ -435,6 +451,7 @@ async fn run(config: &ImporterConfig) -> ExitCode {
         tokio::spawn(agent_states::run_loop(
             config.clone(),
             metrics_for_history.clone(),
+            delivery.clone(),
             stop_rx.clone(),
         ));
     }
@@ -449,7 +466,9 @@ async fn run(config: &ImporterConfig) -> ExitCode {
         let _ = loop_stop.changed().await;
     })
     .await;
-    if let Ok(Err(e)) = live_task.await {
+    let live = live_task.await;
+    delivery.shutdown().await;
+    if let Ok(Err(e)) = live {
         eprintln!("error: live feed: {e}");
         return ExitCode::from(1);
     }

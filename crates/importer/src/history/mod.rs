@@ -7,6 +7,7 @@
 //! figures). The cursor only moves after the hub accepted a window.
 
 pub mod batch;
+mod deliver;
 pub mod state;
 pub mod states;
 
@@ -22,6 +23,7 @@ use wfm_protocol::intervals::{IntervalBatchResponse, IntervalOrigin, TimeRange};
 use wfm_sources::history::{Dialect, HistoryConnection, HistoryError, HistoryReader};
 use wfm_telemetry::Metrics;
 
+use crate::delivery::{DeliveryError, Kind};
 use crate::error::HubError;
 use crate::hub_client::HubClient;
 use batch::{aligned, floor_to, BatchError, BatchSpec, Built};
@@ -58,6 +60,16 @@ pub enum HistoryImportError {
         window: String,
         /// What went wrong.
         error: Box<HubError>,
+    },
+    /// The window could not be put in the outbox, or was not delivered / was dead-lettered.
+    #[error("source '{source_id}', window {window}: {error}")]
+    Delivery {
+        /// The `[[history]]` source.
+        source_id: String,
+        /// The window being imported.
+        window: String,
+        /// What went wrong.
+        error: Box<DeliveryError>,
     },
     /// The state file could not be read or written.
     #[error("source '{source_id}': {message}")]
@@ -111,6 +123,8 @@ pub struct HistoryJob {
     states: StateFile,
     metrics: Metrics,
     reader: OnceCell<HistoryReader>,
+    /// Through the outbox (`None`: directly).
+    through: Option<deliver::Through>,
 }
 
 fn fmt_range(w: &TimeRange) -> String {
@@ -157,6 +171,7 @@ impl HistoryJob {
             states,
             metrics,
             reader: OnceCell::new(),
+            through: None,
         }
     }
 
@@ -249,6 +264,7 @@ impl HistoryJob {
     async fn import_in_order(
         &self,
         list: Vec<TimeRange>,
+        mut next: impl FnMut(&TimeRange) -> Option<state::SourceState>,
         mut delivered: impl FnMut(&WindowReport) -> Result<(), HistoryImportError>,
     ) -> Result<Vec<WindowReport>, HistoryImportError> {
         use futures::StreamExt;
@@ -261,7 +277,9 @@ impl HistoryJob {
         let mut stream = futures::stream::iter(builds).buffered(n);
         let mut reports = Vec::new();
         while let Some((started, built)) = stream.next().await {
-            let report = self.send(built?, started).await?;
+            let built = built?;
+            let position = next(&built.batch.window);
+            let report = self.send(built, started, position.as_ref()).await?;
             delivered(&report)?;
             reports.push(report);
         }
@@ -315,15 +333,22 @@ impl HistoryJob {
         &self,
         built: Built,
         started: Instant,
+        next: Option<&state::SourceState>,
     ) -> Result<WindowReport, HistoryImportError> {
         let window = built.batch.window;
         let key = uuid::Uuid::new_v4().to_string();
-        let hub = self
-            .hub
-            .post_intervals(&built.batch, &key)
-            .await
-            .map_err(|error| self.hub_error(&window, error))?;
+        let direct = self.hub.post_intervals(&built.batch, &key);
+        let answer = self
+            .deliver_window(Kind::Intervals, &window, &built.batch, next, direct)
+            .await?;
         let source = self.cfg.source_id.as_str();
+        let hub = answer.unwrap_or(IntervalBatchResponse {
+            inserted: 0,
+            updated: 0,
+            unchanged: 0,
+            removed: 0,
+            new_queues: 0,
+        });
         for (outcome, n) in [
             ("inserted", hub.inserted),
             ("updated", hub.updated),
@@ -360,14 +385,14 @@ impl HistoryJob {
         })
     }
 
-    /// Reads one window and replaces it at the hub.
+    /// Reads one window and replaces it at the hub (the cursor is not moved).
     pub async fn import_window(
         &self,
         window: TimeRange,
     ) -> Result<WindowReport, HistoryImportError> {
         let started = Instant::now();
         let built = self.build_window(window).await?;
-        self.send(built, started).await
+        self.send(built, started, None).await
     }
 
     /// The newest instant whose interval may be sent at `now`: the start of the interval
@@ -413,18 +438,19 @@ impl HistoryJob {
         now: OffsetDateTime,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Vec<WindowReport>, HistoryImportError> {
-        let mut state = self.state.load().map_err(|m| self.state_error(m))?;
+        let mut state = self.position(Kind::Intervals)?;
         let list = self.incremental_windows(state.complete_until, now);
         let mut reports = Vec::new();
         let total = list.len() as u64;
         let mut rows = 0;
         for (i, w) in list.into_iter().enumerate() {
-            let report = self.import_window(w).await?;
-            rows += report.rows_read;
+            let started = Instant::now();
+            let built = self.build_window(w).await?;
             if state.complete_until.is_none_or(|c| w.to > c) {
                 state.complete_until = Some(w.to);
-                self.state.store(&state).map_err(|m| self.state_error(m))?;
             }
+            let report = self.send(built, started, Some(&state)).await?;
+            rows += report.rows_read;
             self.metrics
                 .sync_last_success
                 .get_or_create(&wfm_telemetry::metrics::SourceLabels {
@@ -447,14 +473,15 @@ impl HistoryJob {
     /// in all and how many are done already.
     pub(crate) fn begin_backfill(
         &self,
-        file: &StateFile,
+        kind: Kind,
         from: OffsetDateTime,
         to: OffsetDateTime,
         restart: bool,
         what: &str,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<(state::SourceState, Vec<TimeRange>, u64, u64), HistoryImportError> {
-        let mut state = file.load().map_err(|m| self.state_error(m))?;
+        let file = self.state_file(kind);
+        let mut state = self.position(kind)?;
         let resume_at = match state.backfill {
             Some(b) if !restart && b.from == from && b.to == to => {
                 if b.done_until > from {
@@ -492,22 +519,33 @@ impl HistoryJob {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Vec<WindowReport>, HistoryImportError> {
         let (from, to) = self.align_range(from, to)?;
-        let (mut state, todo, total, done_before) =
-            self.begin_backfill(&self.state, from, to, restart, "queue statistics", progress)?;
+        let (mut state, todo, total, done_before) = self.begin_backfill(
+            Kind::Intervals,
+            from,
+            to,
+            restart,
+            "queue statistics",
+            progress,
+        )?;
         let mut done = done_before;
         let mut rows = 0;
-        self.import_in_order(todo, |report| {
-            rows += report.rows_read;
-            done += 1;
-            state.backfill = Some(BackfillProgress {
-                from,
-                to,
-                done_until: report.window.to,
-            });
-            self.state.store(&state).map_err(|m| self.state_error(m))?;
-            progress(Progress { done, total, rows });
-            Ok(())
-        })
+        self.import_in_order(
+            todo,
+            |window| {
+                state.backfill = Some(BackfillProgress {
+                    from,
+                    to,
+                    done_until: window.to,
+                });
+                Some(state.clone())
+            },
+            |report| {
+                rows += report.rows_read;
+                done += 1;
+                progress(Progress { done, total, rows });
+                Ok(())
+            },
+        )
         .await
     }
 
@@ -536,12 +574,16 @@ impl HistoryJob {
         let total = list.len() as u64;
         let (mut done, mut rows) = (0, 0);
         let reports = self
-            .import_in_order(list, |report| {
-                done += 1;
-                rows += report.rows_read;
-                progress(Progress { done, total, rows });
-                Ok(())
-            })
+            .import_in_order(
+                list,
+                |_| None,
+                |report| {
+                    done += 1;
+                    rows += report.rows_read;
+                    progress(Progress { done, total, rows });
+                    Ok(())
+                },
+            )
             .await?;
         Ok((missing, reports))
     }
@@ -642,7 +684,7 @@ impl HistoryJob {
                     Vec::new()
                 },
             };
-            reports.push(self.send(built, started).await?);
+            reports.push(self.send(built, started, None).await?);
             progress(Progress {
                 done: i as u64 + 1,
                 total,

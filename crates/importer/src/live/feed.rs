@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use wfm_outbox::{Clock, Outbox};
 use wfm_protocol::states::{FeedGap, StateBatch, StateEvent};
@@ -44,7 +44,7 @@ pub(super) struct Feed {
     pub max_delay: Duration,
     pub outbox: Arc<Outbox>,
     pub clock: Arc<dyn Clock>,
-    pub notify: Arc<Notify>,
+    pub delivery: Arc<crate::delivery::Delivery>,
     pub stats: Arc<LiveStats>,
     pub gaps: GapTracker,
     pub normaliser: Normaliser,
@@ -190,7 +190,7 @@ impl Feed {
             .events_appended
             .fetch_add(n_events, Ordering::Relaxed);
         self.stats.batches_appended.fetch_add(1, Ordering::Relaxed);
-        self.notify.notify_one();
+        self.delivery.ensure_worker(&self.source);
     }
 
     /// Runs until the CTI client's channel closes (shutdown or a permanent error), then opens

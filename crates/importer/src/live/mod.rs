@@ -16,7 +16,6 @@
 //! This module wires sources, outbox and HTTP; it must not decode CTI messages (that is
 //! `wfm_sources::cti`) or know how the hub stores states.
 
-mod deliver;
 mod feed;
 mod gaps;
 mod normalise;
@@ -26,15 +25,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use wfm_config::{CtiConfig, HubClientConfig, ImporterConfig};
-use wfm_outbox::{Clock, Outbox, OutboxConfig, OutboxError, OutboxKey, SystemClock};
-use wfm_protocol::routes;
+use wfm_outbox::{Clock, Outbox, OutboxError, SystemClock};
 use wfm_sources::cti::{CtiClient, CtiError, CtiHandle, CtiSettings};
-use wfm_sources::http::{build_client, HttpOptions};
 
-pub use deliver::{classify, idempotency_key, Outcome, RetryPolicy};
+pub use crate::delivery::{classify, idempotency_key, Outcome, RetryPolicy};
+use crate::delivery::{Delivery, DeliveryError, Event};
 pub use feed::Checkpoint;
 pub use gaps::GapTracker;
 pub use normalise::{map_state, Normaliser};
@@ -54,6 +51,9 @@ pub enum LiveError {
     /// The CTI session ended on a permanent error (e.g. a rejected client id or password).
     #[error("{0}")]
     Cti(#[from] CtiError),
+    /// The delivery service could not start.
+    #[error("{0}")]
+    Delivery(#[from] DeliveryError),
 }
 
 impl LiveError {
@@ -64,6 +64,7 @@ impl LiveError {
             LiveError::Outbox(_) => false,
             LiveError::Task(_) => false,
             LiveError::Cti(e) => e.is_retriable(),
+            LiveError::Delivery(e) => e.is_retriable(),
         }
     }
 
@@ -74,6 +75,7 @@ impl LiveError {
             LiveError::Outbox(_) => "outbox",
             LiveError::Task(_) => "task",
             LiveError::Cti(_) => "cti",
+            LiveError::Delivery(e) => e.error_type(),
         }
     }
 }
@@ -144,35 +146,9 @@ where
     }
 }
 
-/// Opens the outbox described by `[outbox]` (directory default `<data_dir>/outbox`).
+/// Opens the outbox described by `[outbox]` (see [`crate::delivery::open_outbox`]).
 pub fn open_outbox(config: &ImporterConfig) -> Result<Outbox, LiveError> {
-    let o = &config.outbox;
-    let key = match (&o.key_file, &o.key) {
-        (Some(path), _) => OutboxKey::from_file(path)?,
-        (None, Some(hex)) => OutboxKey::from_hex(hex.expose())?,
-        (None, None) => {
-            return Err(LiveError::Config(
-                "set outbox.key_file or outbox.key".into(),
-            ))
-        }
-    };
-    let dir = o
-        .dir
-        .clone()
-        .unwrap_or_else(|| config.importer.data_dir.join("outbox"));
-    let mut cfg = OutboxConfig::new(dir, key);
-    if let Some(mib) = o.max_mib {
-        cfg.max_bytes = mib.saturating_mul(1024 * 1024);
-        cfg.segment_bytes = cfg.segment_bytes.min(cfg.max_bytes / 4).max(1024 * 1024);
-    }
-    let (outbox, report) = Outbox::open(cfg)?;
-    if report.truncated_records > 0 {
-        tracing::warn!(
-            records = report.truncated_records,
-            "outbox: a torn tail was truncated on open"
-        );
-    }
-    Ok(outbox)
+    Ok(crate::delivery::open_outbox(config)?)
 }
 
 async fn resolve(addr: &str, what: &str) -> Result<std::net::SocketAddr, LiveError> {
@@ -189,21 +165,41 @@ pub struct LiveFeed {
     source: String,
     cti: CtiHandle,
     feed: JoinHandle<()>,
-    delivery: JoinHandle<()>,
-    drain: watch::Sender<bool>,
-    stop: watch::Sender<bool>,
+    delivery: Arc<Delivery>,
+    /// Whether this feed made its own delivery service (and stops it on shutdown).
+    owns_delivery: bool,
     stats: Arc<LiveStats>,
     drain_grace: Duration,
     stopping: Arc<AtomicBool>,
 }
 
 impl LiveFeed {
-    /// Starts the CTI session, the feed and the delivery tasks of `cti`.
+    /// Starts the CTI session, the feed and the delivery of `cti` on its own delivery service
+    /// over `outbox` (tests, benchmarks). `wfm-importer run` uses [`LiveFeed::start_on`].
     pub async fn start(
         cti: &CtiConfig,
         hub: &HubClientConfig,
         outbox: Arc<Outbox>,
         opts: LiveOptions,
+    ) -> Result<LiveFeed, LiveError> {
+        let delivery = Delivery::new(hub, outbox, opts.retry.clone(), 5)?;
+        LiveFeed::start_inner(cti, delivery, opts, true).await
+    }
+
+    /// Starts the CTI session and the feed of `cti` on the process's delivery service.
+    pub async fn start_on(
+        cti: &CtiConfig,
+        delivery: Arc<Delivery>,
+        opts: LiveOptions,
+    ) -> Result<LiveFeed, LiveError> {
+        LiveFeed::start_inner(cti, delivery, opts, false).await
+    }
+
+    async fn start_inner(
+        cti: &CtiConfig,
+        delivery: Arc<Delivery>,
+        opts: LiveOptions,
+        owns_delivery: bool,
     ) -> Result<LiveFeed, LiveError> {
         let side_a = resolve(&cti.side_a, "side_a").await?;
         let mut settings = CtiSettings::new(side_a, &cti.client_id, cti.client_password.expose());
@@ -216,43 +212,30 @@ impl LiveFeed {
             tune(&mut settings);
         }
         let client = CtiClient::new(settings)?;
-        let url = hub.url.trim_end_matches('/').to_string();
-        if url.starts_with("http://") && !hub.allow_insecure_http {
-            return Err(LiveError::Config(format!(
-                "hub.url {url} is plain http; use https or set hub.allow_insecure_http = true"
-            )));
-        }
-        let http = build_client(&HttpOptions {
-            timeout: hub.timeout,
-            ca_file: hub.ca_file.clone(),
-            cookies: false,
-        })
-        .map_err(|e| LiveError::Config(e.to_string()))?;
         let source = cti.source_id.to_string();
         let stats = Arc::new(LiveStats::default());
         let stopping = Arc::new(AtomicBool::new(false));
-        let notify = Arc::new(Notify::new());
-        let (drain_tx, drain_rx) = watch::channel(false);
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let delivery = deliver::Delivery {
-            http,
-            url: format!("{url}{}", routes::AGENT_STATES),
-            token: hub.token.clone(),
-            outbox: outbox.clone(),
-            source: source.clone(),
-            notify: notify.clone(),
-            retry: opts.retry.clone(),
-            stats: stats.clone(),
-        };
-        let delivery = tokio::spawn(delivery.run(drain_rx, stop_rx));
+        let observed = stats.clone();
+        delivery.observe(
+            &source,
+            Arc::new(move |event| {
+                let counter = match event {
+                    Event::Delivered => &observed.batches_delivered,
+                    Event::DeadLettered => &observed.batches_dead,
+                    Event::Retried => &observed.retries,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }),
+        );
+        delivery.ensure_worker(&source);
         let feed = feed::Feed {
             source: source.clone(),
             peripheral_id: cti.peripheral_id,
             max_events: cti.batch_max_events.max(1),
             max_delay: cti.batch_max_delay,
-            outbox,
+            outbox: delivery.outbox().clone(),
             clock: opts.clock.clone(),
-            notify,
+            delivery: delivery.clone(),
             stats: stats.clone(),
             gaps: GapTracker::new(cti.gap_settle),
             normaliser: Normaliser::new(),
@@ -269,8 +252,7 @@ impl LiveFeed {
             cti: cti_handle,
             feed,
             delivery,
-            drain: drain_tx,
-            stop: stop_tx,
+            owns_delivery,
             stats,
             drain_grace: opts.drain_grace,
             stopping,
@@ -299,22 +281,19 @@ impl LiveFeed {
         self.stopping.store(true, Ordering::SeqCst);
         let cti = self.cti.shutdown().await;
         let _ = self.feed.await;
-        let _ = self.drain.send(true);
-        let mut delivery = self.delivery;
-        if tokio::time::timeout(self.drain_grace, &mut delivery)
-            .await
-            .is_err()
-        {
-            let _ = self.stop.send(true);
-            let _ = delivery.await;
+        if !self.delivery.drain(&self.source, self.drain_grace).await {
             tracing::info!(source = %self.source, "live: batches left in the outbox for the next start");
+        }
+        self.delivery.stop_worker(&self.source).await;
+        if self.owns_delivery {
+            self.delivery.shutdown().await;
         }
         cti.map_err(LiveError::from)
     }
 }
 
-/// Runs every `[[cti]]` source until `stop` resolves (or a source fails permanently), then
-/// shuts them down. `Ok` when there is no `[[cti]]` source.
+/// Runs every `[[cti]]` source on its own delivery service (`wfm-importer live`) until `stop`
+/// resolves (or a source fails permanently). `Ok` when there is no `[[cti]]` source.
 pub async fn run_live(
     config: &ImporterConfig,
     stop: impl Future<Output = ()>,
@@ -322,16 +301,25 @@ pub async fn run_live(
     if config.cti.is_empty() {
         return Ok(());
     }
-    let outbox = Arc::new(
-        blocking({
-            let config = config.clone();
-            move || open_outbox(&config)
-        })
-        .await?,
-    );
+    let delivery = crate::delivery::start(config).await?;
+    let result = run_live_on(config, delivery.clone(), stop).await;
+    delivery.shutdown().await;
+    result
+}
+
+/// Runs every `[[cti]]` source on the process's `delivery` until `stop` resolves (or a source
+/// fails permanently), then shuts them down. `Ok` when there is no `[[cti]]` source.
+pub async fn run_live_on(
+    config: &ImporterConfig,
+    delivery: Arc<Delivery>,
+    stop: impl Future<Output = ()>,
+) -> Result<(), LiveError> {
+    if config.cti.is_empty() {
+        return Ok(());
+    }
     let mut feeds = Vec::new();
     for cti in &config.cti {
-        match LiveFeed::start(cti, &config.hub, outbox.clone(), LiveOptions::default()).await {
+        match LiveFeed::start_on(cti, delivery.clone(), LiveOptions::default()).await {
             Ok(f) => feeds.push(f),
             Err(e) => {
                 for f in feeds {

@@ -21,8 +21,9 @@ use time::OffsetDateTime;
 use wfm_protocol::intervals::TimeRange;
 use wfm_protocol::states::StateBatchResponse;
 
-use super::state::{BackfillProgress, StateFile};
+use super::state::{BackfillProgress, SourceState, StateFile};
 use super::{HistoryImportError, HistoryJob, Progress};
+use crate::delivery::Kind;
 use normalise::{state_batch, BuiltStates};
 
 /// The outcome of one agent-state window.
@@ -79,19 +80,33 @@ impl HistoryJob {
         ))
     }
 
-    /// Reads one window and replaces it at the hub.
+    /// Reads one window and replaces it at the hub (the cursor is not moved).
     pub async fn import_states_window(
         &self,
         window: TimeRange,
     ) -> Result<StatesReport, HistoryImportError> {
+        self.states_window(window, None).await
+    }
+
+    /// Reads one window, replaces it at the hub and records `next` as the position.
+    async fn states_window(
+        &self,
+        window: TimeRange,
+        next: Option<&SourceState>,
+    ) -> Result<StatesReport, HistoryImportError> {
         let started = Instant::now();
         let built = self.build_states_window(window).await?;
         let key = uuid::Uuid::new_v4().to_string();
+        let direct = self.hub.post_agent_states(&built.batch, &key);
         let hub = self
-            .hub
-            .post_agent_states(&built.batch, &key)
-            .await
-            .map_err(|error| self.hub_error(&window, error))?;
+            .deliver_window(Kind::States, &window, &built.batch, next, direct)
+            .await?
+            .unwrap_or(StateBatchResponse {
+                accepted: 0,
+                duplicates: 0,
+                removed: 0,
+                unknown_agents: 0,
+            });
         let source = self.cfg.source_id.as_str();
         for (outcome, n) in [
             ("accepted", hub.accepted),
@@ -128,18 +143,19 @@ impl HistoryJob {
         now: OffsetDateTime,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Vec<StatesReport>, HistoryImportError> {
-        let mut state = self.states.load().map_err(|m| self.state_error(m))?;
+        let mut state = self.position(Kind::States)?;
         let list = self.incremental_windows(state.complete_until, now);
         let mut reports = Vec::new();
         let total = list.len() as u64;
         let mut rows = 0;
         for (i, w) in list.into_iter().enumerate() {
-            let report = self.import_states_window(w).await?;
-            rows += report.rows_read;
-            if state.complete_until.is_none_or(|c| w.to > c) {
-                state.complete_until = Some(w.to);
-                self.states.store(&state).map_err(|m| self.state_error(m))?;
+            let mut next = state.clone();
+            if next.complete_until.is_none_or(|c| w.to > c) {
+                next.complete_until = Some(w.to);
             }
+            let report = self.states_window(w, Some(&next)).await?;
+            state = next;
+            rows += report.rows_read;
             progress(Progress {
                 done: i as u64 + 1,
                 total,
@@ -162,18 +178,17 @@ impl HistoryJob {
     ) -> Result<Vec<StatesReport>, HistoryImportError> {
         let (from, to) = self.align_range(from, to)?;
         let (mut state, todo, total, mut done) =
-            self.begin_backfill(&self.states, from, to, restart, "agent-state", progress)?;
+            self.begin_backfill(Kind::States, from, to, restart, "agent-state", progress)?;
         let mut reports = Vec::new();
         let mut rows = 0;
         for w in todo {
-            let report = self.import_states_window(w).await?;
-            rows += report.rows_read;
             state.backfill = Some(BackfillProgress {
                 from,
                 to,
                 done_until: w.to,
             });
-            self.states.store(&state).map_err(|m| self.state_error(m))?;
+            let report = self.states_window(w, Some(&state)).await?;
+            rows += report.rows_read;
             done += 1;
             progress(Progress { done, total, rows });
             reports.push(report);
