@@ -12,17 +12,23 @@
 //! Ids are UUID v4 text; times are RFC 3339 UTC text with microseconds.
 
 mod adherence;
+mod audit;
 mod common;
 mod error;
 mod intervals;
 mod people;
 mod postgres;
+mod security;
 mod sqlite;
 mod states;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use adherence::{ScheduleReplaced, StoredException};
+pub use audit::{
+    AuditEntry, AuditEvent, AuditFilter, AuditProblem, AuditVerification, GENESIS_HASH,
+};
+pub use security::{ApiTokenRow, NewApiToken, ProjectDeletion, ProjectRow};
 pub use error::StoreError;
 pub use intervals::{to_ms, validate_interval_batch, NewestInterval, INTERVAL_LENGTHS};
 pub use states::{
