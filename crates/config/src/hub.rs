@@ -22,6 +22,9 @@ pub struct HubConfig {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// Object storage for the bulk path (pre-signed uploads); absent = off.
+    #[serde(default)]
+    pub bulk: Option<crate::BulkConfig>,
 }
 
 /// Listener settings.
@@ -178,6 +181,9 @@ impl HubConfig {
                 "projects",
                 "no project configured: add a [[projects]] table",
             ));
+        }
+        if let Some(bulk) = &self.bulk {
+            issues.extend(bulk.validate());
         }
         let mut ids = HashSet::new();
         let mut tokens = HashSet::new();

@@ -116,10 +116,19 @@ pub struct HubClientConfig {
     /// Timeout of one request to the hub. Default `60s`.
     #[serde(default = "default_hub_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// Batches larger than this many bytes go through the hub's bulk path (encrypted upload to
+    /// object storage on a pre-signed URL, then ingest; see docs/bulk-transfer.md) instead of
+    /// being POSTed. Default 8 MiB; 0 = never. A hub without `[bulk]` gets them directly.
+    #[serde(default = "default_bulk_threshold_bytes")]
+    pub bulk_threshold_bytes: u64,
 }
 
 fn default_hub_timeout() -> Duration {
     Duration::from_secs(60)
+}
+
+fn default_bulk_threshold_bytes() -> u64 {
+    8 * 1024 * 1024
 }
 
 /// The identity sync.

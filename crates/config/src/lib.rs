@@ -5,6 +5,7 @@
 //! field is the reference). It does no network I/O and must not depend on sources, the hub, or
 //! any runtime; it reads only the config file itself, environment variables and secret files.
 
+pub mod bulk;
 pub mod cloud;
 pub mod cti;
 pub mod finesse;
@@ -14,6 +15,7 @@ pub mod importer;
 mod load;
 mod secret;
 
+pub use bulk::BulkConfig;
 pub use cloud::{CloudConfig, OAuthConfig, UcceConfig};
 pub use cti::{CtiConfig, OutboxSection};
 pub use finesse::FinesseConfig;

@@ -5,7 +5,13 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 
 /// Keys whose value may instead come from a `<key>_file` path.
-const SECRET_KEYS: [&str; 4] = ["password", "token", "client_secret", "client_password"];
+const SECRET_KEYS: [&str; 5] = [
+    "password",
+    "token",
+    "client_secret",
+    "client_password",
+    "secret_access_key",
+];
 
 /// Loads, expands and validates an importer config file.
 pub fn load_importer(path: &Path) -> Result<ImporterConfig, ConfigError> {

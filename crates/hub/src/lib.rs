@@ -65,6 +65,8 @@ pub struct AppState {
     pub adherence: routes::adherence::AdherenceFeed,
     /// Agent-state metrics (events ingested; the newest event is read at scrape time).
     pub state_metrics: metrics::StateMetrics,
+    /// Object storage of the bulk path (`[bulk]`); `Default` = off.
+    pub bulk: routes::bulk::Bulk,
 }
 
 /// The projects' person-matching rules, from the config.
@@ -156,6 +158,11 @@ pub fn app(state: AppState) -> Router {
             routes::adherence::ADHERENCE_STREAM,
             get(routes::adherence::stream),
         )
+        .route(
+            wfm_protocol::bulk::BULK_UPLOADS,
+            post(routes::bulk::create_upload),
+        )
+        .route(wfm_protocol::bulk::BULK_INGEST, post(routes::bulk::ingest))
         .route(paths::HEALTH, get(routes::health))
         .route(paths::METRICS, get(metrics::exposition))
         .fallback(error::unknown_route)

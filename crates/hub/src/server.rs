@@ -160,6 +160,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         interval_metrics: Default::default(),
         adherence: Default::default(),
         state_metrics: Default::default(),
+        bulk: crate::routes::bulk::Bulk::from_hub_config(&config)?,
     };
     let server = &config.server;
     let tls_config = match (&server.tls_cert, &server.tls_key) {

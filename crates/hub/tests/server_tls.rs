@@ -31,6 +31,7 @@ fn config(dir: &Path, tls: Option<(&Path, &Path)>) -> HubConfig {
             match_people_by: Default::default(),
         }],
         log: LogConfig::default(),
+        bulk: None,
     }
 }
 

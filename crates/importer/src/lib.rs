@@ -4,6 +4,7 @@
 //! This crate wires sources, mapping and the hub client together; it must not contain protocol
 //! decoders (those live in `wfm-sources`) or diff logic (that lives in `wfm-sync`, run at the hub).
 
+pub mod bulk;
 pub mod check;
 pub mod delivery;
 pub mod error;

@@ -153,6 +153,7 @@ async fn rig_with(gap_settle: Duration) -> Rig {
         ca_file: None,
         allow_insecure_http: true,
         timeout: Duration::from_secs(10),
+        bulk_threshold_bytes: 0,
     };
     let dir = tempfile::tempdir().unwrap();
     let outbox = Arc::new(open_outbox(dir.path()));

@@ -6,6 +6,7 @@
 //! characters, normally a UUID). The hub applies a key at most once per project and answers a
 //! repeated key with the stored response and the header `Idempotent-Replay: true`.
 
+pub mod bulk;
 pub mod intervals;
 pub mod states;
 

@@ -12,6 +12,7 @@
 //! Ids are UUID v4 text; times are RFC 3339 UTC text with microseconds.
 
 mod adherence;
+mod bulk;
 mod audit;
 mod common;
 mod error;
@@ -25,6 +26,7 @@ mod states;
 pub mod testing;
 
 pub use adherence::{ScheduleReplaced, StoredException};
+pub use bulk::{BulkAnswer, BulkUpload, NewBulkUpload};
 pub use audit::{
     AuditEntry, AuditEvent, AuditFilter, AuditProblem, AuditVerification, GENESIS_HASH,
 };

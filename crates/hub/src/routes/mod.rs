@@ -1,6 +1,8 @@
 //! The HTTP routes of API v1 and the extractors they share (query parsing and paging limits).
 
 pub mod adherence;
+pub mod bulk;
+mod bulk_objects;
 pub mod directory;
 pub mod intervals;
 pub mod people;

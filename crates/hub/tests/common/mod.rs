@@ -102,6 +102,7 @@ async fn state_for(store: Store, max_body_bytes: usize) -> AppState {
         interval_metrics: Default::default(),
         adherence: Default::default(),
         state_metrics: Default::default(),
+        bulk: Default::default(),
     }
 }
 

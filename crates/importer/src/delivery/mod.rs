@@ -285,6 +285,7 @@ pub fn target(hub: &HubClientConfig) -> Result<Target, DeliveryError> {
         http,
         base,
         token: hub.token.clone(),
+        bulk_threshold_bytes: hub.bulk_threshold_bytes,
     })
 }
 

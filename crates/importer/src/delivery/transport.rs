@@ -114,6 +114,8 @@ pub struct Target {
     pub base: String,
     /// Bearer token.
     pub token: Secret,
+    /// Payloads above this many bytes go through the bulk path (`crate::bulk`); 0 = never.
+    pub bulk_threshold_bytes: u64,
 }
 
 fn retry_after(resp: &reqwest::Response, max: Duration) -> Option<Duration> {
@@ -131,6 +133,17 @@ fn retry_after(resp: &reqwest::Response, max: Duration) -> Option<Duration> {
 /// Sends one batch of `kind` (the payload as the body, its idempotency key) and classifies the
 /// answer. The single place where the transport is chosen.
 pub async fn send(target: &Target, kind: Kind, batch: &Batch, retry_max: Duration) -> Reply {
+    if crate::bulk::wants_bulk(target.bulk_threshold_bytes, batch.payload.len()) {
+        if let Some(route) = wfm_protocol::bulk::BulkRoute::from_path(kind.route()) {
+            let key = idempotency_key(batch);
+            match crate::bulk::deliver_bulk(target, route, &key, &batch.payload, retry_max).await {
+                crate::bulk::BulkAttempt::Done(reply) => return reply,
+                crate::bulk::BulkAttempt::Unavailable(why) => {
+                    tracing::debug!(source = %batch.source, %why, "bulk path unavailable, sending directly");
+                }
+            }
+        }
+    }
     let url = format!("{}{}", target.base, kind.route());
     let sent = target
         .http
