@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod crash;
+pub mod truth;
+
 use std::path::PathBuf;
 use wfm_config::ImporterConfig;
 use wfm_emulators::axl::{AxlConfig, AxlEmulator};
