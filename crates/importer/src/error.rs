@@ -93,6 +93,9 @@ pub enum ImporterError {
     /// The hub failed or refused.
     #[error("{0}")]
     Hub(#[from] HubError),
+    /// The snapshot could not be put in the outbox, was not delivered, or was dead-lettered.
+    #[error("{0}")]
+    Delivery(#[from] crate::delivery::DeliveryError),
 }
 
 impl ImporterError {
@@ -101,6 +104,7 @@ impl ImporterError {
         match self {
             ImporterError::Source(e) => e.is_retriable(),
             ImporterError::Hub(e) => e.is_retriable(),
+            ImporterError::Delivery(e) => e.is_retriable(),
             _ => false,
         }
     }
@@ -112,6 +116,7 @@ impl ImporterError {
             ImporterError::Source(e) => e.error_type(),
             ImporterError::Mapping(_) | ImporterError::InvalidSnapshot(_) => "invalid_data",
             ImporterError::Hub(e) => e.error_type(),
+            ImporterError::Delivery(e) => e.error_type(),
         }
     }
 }

@@ -1,8 +1,15 @@
 //! One identity sync: fetch from UCCX (and CUCM), map, send to the hub, report.
+//!
+//! With a delivery service ([`SyncJob::with_delivery`], as `wfm-importer` uses it) the snapshot
+//! is appended to the outbox (source `users:<source id>`) and the job waits for the hub's
+//! answer; a safety-limit refusal (409) is reported as before and the batch is dead-lettered
+//! with that reason. Dry runs change nothing and are always sent directly.
 
-use crate::error::ImporterError;
+use crate::delivery::{Delivery, DeliveryError, Final, Kind};
+use crate::error::{HubError, ImporterError};
 use crate::hub_client::{HubClient, SyncAnswer};
 use crate::sources::{build_sources, Source};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wfm_config::ImporterConfig;
 use wfm_model::{DirectorySnapshot, SourceId};
@@ -42,9 +49,20 @@ pub struct SyncJob {
     sources: Vec<Source>,
     hub: HubClient,
     metrics: Metrics,
+    delivery: Option<Arc<Delivery>>,
+    periodic: bool,
 }
 
 impl SyncJob {
+    /// Sends snapshots through `delivery`'s outbox and waits for the hub's answer. `periodic`
+    /// (`run`): a source whose earlier snapshot is still in the outbox is not fetched again
+    /// until that one is delivered.
+    pub fn with_delivery(mut self, delivery: Arc<Delivery>, periodic: bool) -> Self {
+        self.delivery = Some(delivery);
+        self.periodic = periodic;
+        self
+    }
+
     /// Builds every client from the config (no network yet).
     pub fn new(config: &ImporterConfig, metrics: Metrics) -> Result<Self, ImporterError> {
         let sources = build_sources(config, &metrics)?;
@@ -59,6 +77,8 @@ impl SyncJob {
             sources,
             hub,
             metrics,
+            delivery: None,
+            periodic: false,
         })
     }
 
@@ -189,6 +209,17 @@ impl SyncJob {
         source: &Source,
         options: SyncOptions,
     ) -> Result<SyncReport, ImporterError> {
+        if let (Some(d), true) = (&self.delivery, self.periodic) {
+            let name = crate::delivery::source_name(Kind::Users, source.id().as_str());
+            let pending = d.outbox().pending(&name, usize::MAX).len();
+            if pending > 0 {
+                return Err(ImporterError::Delivery(DeliveryError::Undelivered {
+                    pending,
+                    dir: d.outbox().dir().to_path_buf(),
+                    last_error: "an earlier snapshot of this source is still waiting for the hub; this round is skipped".into(),
+                }));
+            }
+        }
         let fetch_started = Instant::now();
         let mapped = source.fetch(&self.config.sync.role_equivalents).await?;
         let fetch_time = fetch_started.elapsed();
@@ -208,9 +239,14 @@ impl SyncJob {
             max_disable_ratio: self.config.sync.max_disable_ratio,
             warnings: mapped.warnings.clone(),
         };
-        let key = uuid::Uuid::new_v4().to_string();
         let hub_started = Instant::now();
-        let answer = self.hub.sync(&request, &key).await?;
+        let answer = match &self.delivery {
+            Some(d) if !options.dry_run => self.deliver(d, source.id().as_str(), &request).await?,
+            _ => {
+                let key = uuid::Uuid::new_v4().to_string();
+                self.hub.sync(&request, &key).await?
+            }
+        };
         let hub_time = hub_started.elapsed();
         let (response, refused) = match answer {
             SyncAnswer::Done(r) => (r, false),
@@ -224,5 +260,41 @@ impl SyncJob {
             fetch_time,
             hub_time,
         })
+    }
+}
+
+impl SyncJob {
+    /// Appends the snapshot to the outbox and waits for the hub's answer.
+    async fn deliver(
+        &self,
+        delivery: &Arc<Delivery>,
+        source: &str,
+        request: &SyncRequest,
+    ) -> Result<SyncAnswer, ImporterError> {
+        let payload = serde_json::to_vec(request)
+            .map_err(|e| ImporterError::Hub(HubError::Protocol(e.to_string())))?;
+        let id = delivery
+            .submit_waiting(Kind::Users, source, payload, Vec::new())
+            .await?;
+        let decode = |body: &[u8]| {
+            serde_json::from_slice::<SyncResponse>(body).map_err(|e| {
+                ImporterError::Hub(HubError::Protocol(format!(
+                    "the hub took the snapshot but its report cannot be read ({e}); see GET /api/v1/sync-runs"
+                )))
+            })
+        };
+        match delivery.wait(Kind::Users, source, id).await? {
+            Final::Delivered { body, .. } => Ok(SyncAnswer::Done(decode(&body)?)),
+            Final::DeadLettered {
+                status: 409, body, ..
+            } => Ok(SyncAnswer::Refused(decode(&body)?)),
+            Final::DeadLettered { status, body, .. } => {
+                let reason = crate::hub_client::answer_error(status, &body).to_string();
+                Err(ImporterError::Delivery(DeliveryError::DeadLettered {
+                    id,
+                    reason,
+                }))
+            }
+        }
     }
 }

@@ -311,6 +311,22 @@ async fn sync_users(
             return ExitCode::from(1);
         }
     };
+    // A dry run changes nothing and needs no outbox; a real run goes through it.
+    let delivery = if options.dry_run {
+        None
+    } else {
+        match wfm_importer::delivery::start(config).await {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    };
+    let job = match &delivery {
+        Some(d) => job.with_delivery(d.clone(), false),
+        None => job,
+    };
     let results = match only {
         Some(id) => {
             let result = job.run_source(id, options).await;
@@ -330,6 +346,11 @@ async fn sync_users(
         }
         let report = match result {
             Ok(r) => r,
+            Err(e @ wfm_importer::ImporterError::Delivery(_)) => {
+                eprintln!("error: sync of source '{source}': {e}");
+                failed = true;
+                continue;
+            }
             Err(e) => {
                 eprintln!("error: sync of source '{source}' failed, nothing was changed at the hub for it: {e}");
                 failed = true;
@@ -338,6 +359,9 @@ async fn sync_users(
         };
         refused |= report.refused;
         print_report(&job, &report, detail).await;
+    }
+    if let Some(d) = delivery {
+        d.shutdown().await;
     }
     if failed {
         ExitCode::from(1)
@@ -396,8 +420,15 @@ async fn run(config: &ImporterConfig) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let job = job.with_delivery(delivery.clone(), true);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut metrics_stop = stop_rx.clone();
+    wfm_importer::outbox_metrics::spawn(
+        metrics_for_history.clone(),
+        delivery.outbox().clone(),
+        wfm_importer::outbox_metrics::REFRESH_EVERY,
+        stop_rx.clone(),
+    );
     match serve_metrics(
         config.importer.metrics_bind,
         metrics,
