@@ -14,6 +14,7 @@ pub mod job;
 pub mod live;
 pub mod mapping;
 pub mod outbox_cmd;
+pub mod outbox_metrics;
 pub mod reason_codes;
 pub mod report;
 pub mod runtime;

@@ -4,8 +4,10 @@
 //! enums, never user ids or raw error text. It must not start servers or know about any source.
 
 pub mod metrics;
+pub mod outbox;
 
 pub use metrics::{Metrics, RequestOutcome};
+pub use outbox::OutboxMetrics;
 
 use tracing_subscriber::{fmt, EnvFilter};
 use wfm_config::{LogConfig, LogFormat};

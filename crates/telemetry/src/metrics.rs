@@ -114,6 +114,8 @@ pub struct Metrics {
     pub http_requests: Family<HttpLabels, Counter>,
     /// `wfm_hub_http_request_duration_seconds`: hub request latency by route template.
     pub http_duration: Family<RouteLabels, Histogram>,
+    /// `wfm_importer_outbox_*`: the importer's outbox (conservation, depth, freshness, disk).
+    pub outbox: crate::outbox::OutboxMetrics,
 }
 
 impl Default for Metrics {
@@ -183,6 +185,8 @@ impl Metrics {
             "Hub HTTP request latency",
             http_duration.clone(),
         );
+        let outbox = crate::outbox::OutboxMetrics::default();
+        outbox.register(&mut registry);
         Metrics {
             registry: Arc::new(registry),
             source_requests,
@@ -193,6 +197,7 @@ impl Metrics {
             sync_last_success,
             http_requests,
             http_duration,
+            outbox,
         }
     }
 
