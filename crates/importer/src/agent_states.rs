@@ -2,14 +2,15 @@
 //! `backfill states`, `sync reason-codes`, and the periodic loop of `run`.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use wfm_config::ImporterConfig;
+use wfm_importer::delivery::Delivery;
 use wfm_importer::history::states::StatesReport;
 use wfm_importer::history::{parse_instant, rfc3339, HistoryJob};
-use wfm_importer::hub_client::HubClient;
-use wfm_importer::reason_codes::{sync_reason_codes, ReasonCodeReport};
+use wfm_importer::reason_codes::{sync_reason_codes_through, ReasonCodeReport};
 use wfm_telemetry::Metrics;
 
 use crate::intervals::{bar, on_progress, one_shot_delivery, select_jobs, through};
@@ -81,13 +82,17 @@ fn print_reason_codes(r: &ReasonCodeReport) {
     );
 }
 
-/// Syncs the reason codes when `[finesse]` is configured; `Ok(false)` when it is not.
-async fn reason_codes_first(config: &ImporterConfig, metrics: &Metrics) -> Result<bool, String> {
+/// Syncs the reason codes (through the outbox) when `[finesse]` is configured; `Ok(false)`
+/// when it is not.
+async fn reason_codes_first(
+    config: &ImporterConfig,
+    delivery: &Arc<Delivery>,
+    metrics: &Metrics,
+) -> Result<bool, String> {
     let Some(finesse) = &config.finesse else {
         return Ok(false);
     };
-    let hub = HubClient::new(&config.hub).map_err(|e| e.to_string())?;
-    let report = sync_reason_codes(finesse, &hub, metrics)
+    let report = sync_reason_codes_through(finesse, delivery, metrics, false)
         .await
         .map_err(|e| e.to_string())?;
     print_reason_codes(&report);
@@ -100,10 +105,19 @@ pub async fn sync_codes(config: &ImporterConfig) -> ExitCode {
         eprintln!("error: no [finesse] table is configured; add one (docs/agent-states.md)");
         return ExitCode::from(1);
     }
-    match reason_codes_first(config, &Metrics::new()).await {
+    let delivery = match one_shot_delivery(config).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = reason_codes_first(config, &delivery, &Metrics::new()).await;
+    delivery.shutdown().await;
+    match result {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: reason codes: {e}\n  (nothing was changed at the hub)");
+            eprintln!("error: reason codes: {e}");
             ExitCode::from(1)
         }
     }
@@ -129,7 +143,7 @@ pub async fn sync(config: &ImporterConfig, only: Option<&str>) -> ExitCode {
     };
     let jobs = through(jobs, &delivery, true);
     let mut failed = false;
-    if let Err(e) = reason_codes_first(config, &metrics).await {
+    if let Err(e) = reason_codes_first(config, &delivery, &metrics).await {
         eprintln!("error: reason codes: {e}\n  (agent states are imported anyway; their labels appear once the codes reach the hub)");
         failed = true;
     }
@@ -181,7 +195,7 @@ pub async fn backfill(
     };
     let jobs = through(jobs, &delivery, true);
     let mut failed = false;
-    if let Err(e) = reason_codes_first(config, &metrics).await {
+    if let Err(e) = reason_codes_first(config, &delivery, &metrics).await {
         eprintln!("error: reason codes: {e}\n  (agent states are imported anyway)");
         failed = true;
     }
@@ -232,18 +246,11 @@ pub async fn run_loop(
         .map(|j| j.config().poll_interval)
         .min()
         .unwrap_or(Duration::from_secs(300));
-    let hub = match HubClient::new(&config.hub) {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::error!(error = %e, "agent-state import not started");
-            return;
-        }
-    };
     let mut failures: u32 = 0;
     loop {
         let mut failed = false;
         if let Some(finesse) = &config.finesse {
-            match sync_reason_codes(finesse, &hub, &metrics).await {
+            match sync_reason_codes_through(finesse, &delivery, &metrics, true).await {
                 Ok(r) => {
                     tracing::info!(source = %r.source, codes = r.codes, inserted = r.hub.inserted, updated = r.hub.updated, "reason codes synced")
                 }

@@ -3,7 +3,10 @@
 //!
 //! Run by `wfm-importer sync reason-codes`, and automatically before every agent-state import
 //! of `run` and `sync states` (codes should reach the hub before the events that use them).
+//! `wfm-importer` sends the set through the outbox (source `reason-codes:<source id>`) and
+//! waits for the hub's answer ([`sync_reason_codes_through`]).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use wfm_config::FinesseConfig;
@@ -12,6 +15,7 @@ use wfm_sources::finesse::{self, FinesseClient, FinesseSettings};
 use wfm_sources::SourceError;
 use wfm_telemetry::Metrics;
 
+use crate::delivery::{Delivery, DeliveryError, Final, Kind};
 use crate::error::HubError;
 use crate::hub_client::HubClient;
 
@@ -37,6 +41,9 @@ pub enum ReasonCodeError {
     /// The hub refused or could not be reached.
     #[error("hub: {0}")]
     Hub(Box<HubError>),
+    /// The set could not be put in the outbox, was not delivered, or was dead-lettered.
+    #[error("{0}")]
+    Delivery(Box<DeliveryError>),
 }
 
 /// What one reason-code sync did.
@@ -109,24 +116,91 @@ pub fn reason_code_set(source: &str, codes: &[finesse::ReasonCode]) -> ReasonCod
     }
 }
 
-/// Reads every Not Ready and Logout code from Finesse and PUTs them as one set.
+async fn fetch_set(
+    cfg: &FinesseConfig,
+    metrics: &Metrics,
+) -> Result<ReasonCodeSet, ReasonCodeError> {
+    let client = client(cfg, metrics.clone())?;
+    let codes = client
+        .all_reason_codes()
+        .await
+        .map_err(|e| finesse_error(cfg, e))?;
+    Ok(reason_code_set(cfg.source_id.as_str(), &codes))
+}
+
+/// Reads every Not Ready and Logout code from Finesse and PUTs them as one set, directly.
 pub async fn sync_reason_codes(
     cfg: &FinesseConfig,
     hub: &HubClient,
     metrics: &Metrics,
 ) -> Result<ReasonCodeReport, ReasonCodeError> {
     let started = Instant::now();
-    let client = client(cfg, metrics.clone())?;
-    let codes = client
-        .all_reason_codes()
-        .await
-        .map_err(|e| finesse_error(cfg, e))?;
-    let set = reason_code_set(cfg.source_id.as_str(), &codes);
+    let set = fetch_set(cfg, metrics).await?;
     let key = uuid::Uuid::new_v4().to_string();
     let answer = hub
         .put_reason_codes(&set, &key)
         .await
         .map_err(|e| ReasonCodeError::Hub(Box::new(e)))?;
+    Ok(report(cfg, &set, answer, metrics, started))
+}
+
+/// [`sync_reason_codes`] through the outbox: the set is appended, then the hub's answer is
+/// awaited. `periodic` (`run`): while an earlier set is still pending, no new one is read.
+pub async fn sync_reason_codes_through(
+    cfg: &FinesseConfig,
+    delivery: &Arc<Delivery>,
+    metrics: &Metrics,
+    periodic: bool,
+) -> Result<ReasonCodeReport, ReasonCodeError> {
+    let started = Instant::now();
+    let source = cfg.source_id.as_str();
+    let fail = |e: DeliveryError| ReasonCodeError::Delivery(Box::new(e));
+    if periodic {
+        let name = crate::delivery::source_name(Kind::ReasonCodes, source);
+        let pending = delivery.outbox().pending(&name, usize::MAX).len();
+        if pending > 0 {
+            return Err(fail(DeliveryError::Undelivered {
+                pending,
+                dir: delivery.outbox().dir().to_path_buf(),
+                last_error: "an earlier reason-code set is still waiting for the hub".into(),
+            }));
+        }
+    }
+    let set = fetch_set(cfg, metrics).await?;
+    let payload = serde_json::to_vec(&set)
+        .map_err(|e| ReasonCodeError::Hub(Box::new(HubError::Protocol(e.to_string()))))?;
+    let id = delivery
+        .submit_waiting(Kind::ReasonCodes, source, payload, Vec::new())
+        .await
+        .map_err(fail)?;
+    let answer = match delivery
+        .wait(Kind::ReasonCodes, source, id)
+        .await
+        .map_err(fail)?
+    {
+        Final::Delivered { body, .. } => {
+            serde_json::from_slice(&body).unwrap_or(ReasonCodeSetResponse {
+                inserted: 0,
+                updated: 0,
+                unchanged: 0,
+                deactivated: 0,
+            })
+        }
+        Final::DeadLettered { status, body, .. } => {
+            let reason = crate::hub_client::answer_error(status, &body).to_string();
+            return Err(fail(DeliveryError::DeadLettered { id, reason }));
+        }
+    };
+    Ok(report(cfg, &set, answer, metrics, started))
+}
+
+fn report(
+    cfg: &FinesseConfig,
+    set: &ReasonCodeSet,
+    answer: ReasonCodeSetResponse,
+    metrics: &Metrics,
+    started: Instant,
+) -> ReasonCodeReport {
     let source = cfg.source_id.as_str();
     for (outcome, n) in [
         ("inserted", answer.inserted),
@@ -136,12 +210,12 @@ pub async fn sync_reason_codes(
     ] {
         metrics.sync_objects(source, "reason_code", outcome, n);
     }
-    Ok(ReasonCodeReport {
+    ReasonCodeReport {
         source: source.to_string(),
         codes: set.codes.len() as u64,
         hub: answer,
         elapsed_ms: started.elapsed().as_millis(),
-    })
+    }
 }
 
 /// Read-only check for `wfm-importer check`: lists the Not Ready codes.

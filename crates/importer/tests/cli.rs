@@ -7,7 +7,11 @@ use std::process::Output;
 
 async fn importer(env: &Env, args: &[&str]) -> Output {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_wfm-importer"));
-    cmd.arg("--config").arg(&env.importer_toml).args(args);
+    // The default data_dir (outbox, key) is relative: keep it in the test's directory.
+    cmd.arg("--config")
+        .arg(&env.importer_toml)
+        .args(args)
+        .current_dir(env.dir.path());
     cmd.output().await.unwrap()
 }
 
@@ -115,6 +119,7 @@ async fn run_syncs_on_schedule_serves_metrics_and_stops_on_sigterm() {
         .arg("--config")
         .arg(&env.importer_toml)
         .arg("run")
+        .current_dir(env.dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -631,21 +631,29 @@ async fn run_imports_the_closed_intervals_of_the_last_hours_and_stops_on_sigterm
         cursor <= now && cursor > now - Duration::minutes(20),
         "{cursor}"
     );
-    let rows = site
-        .env
-        .hub
-        .store
-        .query_intervals(
-            &project(),
-            Some("hr"),
-            None,
-            TimeRange {
-                from: now - Duration::hours(5),
-                to: now,
-            },
-        )
-        .await
-        .unwrap();
+    // The cursor moves once a window is in the outbox; the hub has it once it is delivered.
+    let mut rows = Vec::new();
+    for _ in 0..150 {
+        rows = site
+            .env
+            .hub
+            .store
+            .query_intervals(
+                &project(),
+                Some("hr"),
+                None,
+                TimeRange {
+                    from: now - Duration::hours(5),
+                    to: now,
+                },
+            )
+            .await
+            .unwrap();
+        if rows.iter().any(|r| r.figures.presented > 0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let presented: u64 = rows.iter().map(|r| r.figures.presented).sum();
     assert!(presented > 0, "{rows:?}");
     let pid = child.id().unwrap() as i32;

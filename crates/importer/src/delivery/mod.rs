@@ -33,7 +33,7 @@ use wfm_outbox::{BatchId, Outbox, OutboxError};
 use wfm_protocol::routes;
 use wfm_sources::http::{build_client, HttpOptions};
 
-pub use open::{default_key_file, lock_dir, open_outbox, outbox_dir};
+pub use open::{default_key_file, open_outbox, outbox_dir};
 pub use transport::{classify, idempotency_key, send, Outcome, Reply, RetryPolicy, Target};
 
 /// The kind of an outbox source: what its batches are and where they go.
@@ -263,8 +263,6 @@ pub struct Delivery {
     wait_attempts: u32,
     inner: Mutex<Inner>,
     changed: Notify,
-    /// The one-process lock of the outbox directory (held while the service lives).
-    _lock: Option<std::fs::File>,
 }
 
 /// The hub target of `hub` (refuses plain `http://` unless `allow_insecure_http`).
@@ -292,7 +290,6 @@ pub fn target(hub: &HubClientConfig) -> Result<Target, DeliveryError> {
 /// Opens the outbox of `config` and starts the delivery service, resuming the delivery of every
 /// source with pending batches (left by an earlier run). Use one per process.
 pub async fn start(config: &ImporterConfig) -> Result<Arc<Delivery>, DeliveryError> {
-    let lock = open::lock_dir(&open::outbox_dir(config))?;
     let outbox = {
         let config = config.clone();
         match tokio::task::spawn_blocking(move || open_outbox(&config)).await {
@@ -304,13 +301,7 @@ pub async fn start(config: &ImporterConfig) -> Result<Arc<Delivery>, DeliveryErr
         initial: config.outbox.retry_initial,
         max: config.outbox.retry_max,
     };
-    let delivery = Delivery::build(
-        &config.hub,
-        outbox,
-        retry,
-        config.outbox.wait_attempts,
-        Some(lock),
-    )?;
+    let delivery = Delivery::new(&config.hub, outbox, retry, config.outbox.wait_attempts)?;
     delivery.resume_pending();
     Ok(delivery)
 }
@@ -323,16 +314,6 @@ impl Delivery {
         retry: RetryPolicy,
         wait_attempts: u32,
     ) -> Result<Arc<Delivery>, DeliveryError> {
-        Delivery::build(hub, outbox, retry, wait_attempts, None)
-    }
-
-    fn build(
-        hub: &HubClientConfig,
-        outbox: Arc<Outbox>,
-        retry: RetryPolicy,
-        wait_attempts: u32,
-        lock: Option<std::fs::File>,
-    ) -> Result<Arc<Delivery>, DeliveryError> {
         let target = target(hub)?;
         Ok(Arc::new(Delivery {
             outbox,
@@ -341,7 +322,6 @@ impl Delivery {
             wait_attempts: wait_attempts.max(1),
             inner: Mutex::new(Inner::default()),
             changed: Notify::new(),
-            _lock: lock,
         }))
     }
 

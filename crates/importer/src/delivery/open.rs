@@ -1,7 +1,6 @@
 //! Opening the process's outbox from `[outbox]`: the key (file, env, or a generated default
-//! key file), the directory, the disk budget, and the one-process lock.
+//! key file), the directory and the disk budget. (The outbox itself refuses a second process.)
 
-use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -87,27 +86,4 @@ pub fn open_outbox(config: &ImporterConfig) -> Result<Outbox, DeliveryError> {
         );
     }
     Ok(outbox)
-}
-
-/// Takes the exclusive lock `<dir>/.lock` of an outbox directory for this process (held while
-/// the returned file is open): two processes writing one outbox would corrupt it.
-pub fn lock_dir(dir: &Path) -> Result<File, DeliveryError> {
-    let fail = |e: std::io::Error| {
-        DeliveryError::Config(format!("cannot lock the outbox at {}: {e}", dir.display()))
-    };
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(".lock"))
-        .map_err(fail)?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(DeliveryError::Config(format!(
-            "the outbox at {} is in use by another wfm-importer process (e.g. `wfm-importer run`); only one process may use an outbox: stop it and run this command again",
-            dir.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(fail(e)),
-    }
 }
