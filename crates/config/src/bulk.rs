@@ -154,6 +154,34 @@ mod tests {
     }
 
     #[test]
+    fn the_secret_can_come_from_a_file_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("s3-secret");
+        std::fs::write(&file, "from-file\n").unwrap_or_else(|e| panic!("{e}"));
+        let hub = |bulk: &str| {
+            format!(
+                "[server]\nallow_insecure_http = true\n[[projects]]\nid = \"p\"\ntoken = \"{}\"\n[bulk]\nbucket = \"b\"\naccess_key_id = \"k\"\n{bulk}",
+                "t".repeat(32)
+            )
+        };
+        let text = hub(&format!(
+            "secret_access_key_file = \"{}\"\n",
+            file.display()
+        ));
+        let cfg = crate::parse_hub(&text, "hub.toml", &|_| None).unwrap_or_else(|e| panic!("{e}"));
+        let secret = cfg.bulk.and_then(|b| b.secret_access_key);
+        assert_eq!(secret.as_ref().map(|s| s.expose()), Some("from-file"));
+        let text = hub("secret_access_key = \"${S3_SECRET}\"\n");
+        let env = |k: &str| (k == "S3_SECRET").then(|| "from-env".to_string());
+        let cfg = crate::parse_hub(&text, "hub.toml", &env).unwrap_or_else(|e| panic!("{e}"));
+        let secret = cfg.bulk.and_then(|b| b.secret_access_key);
+        assert_eq!(secret.as_ref().map(|s| s.expose()), Some("from-env"));
+        assert!(!format!("{secret:?}").contains("from-env"));
+        let text = hub("secret_acess_key = \"typo\"\n");
+        assert!(crate::parse_hub(&text, "hub.toml", &|_| None).is_err());
+    }
+
+    #[test]
     fn plain_http_needs_allow_http_and_keys_come_in_pairs() {
         let c = parse(
             "endpoint = \"http://127.0.0.1:9000\"\nbucket = \"b\"\naccess_key_id = \"k\"\nurl_ttl = \"10s\"",

@@ -116,6 +116,14 @@ pub async fn create_upload(
         expires_at,
     };
     state.store.create_bulk_upload(&project, &record).await?;
+    // Records (and data keys) of uploads that were never ingested go a day after they expired.
+    if let Err(e) = state
+        .store
+        .purge_expired_bulk_uploads(now - time::Duration::days(1))
+        .await
+    {
+        tracing::warn!(error = %e, "bulk: could not purge expired uploads");
+    }
     tracing::info!(project = %project, upload = %upload_id, route = ask.route.as_str(), bytes = ask.bytes, "bulk upload handed out");
     let answer = BulkUploadResponse {
         upload_id,
