@@ -143,6 +143,15 @@ async fn expired_missing_tampered_and_too_big(hub: BulkHub) {
         "{}",
         missing.text()
     );
+    // The first ingest bound the upload to its key: another key cannot apply it.
+    let other_key = hub.ingest(TOKEN_A, &grant.upload_id, "m-2").await;
+    assert_eq!(
+        other_key.status,
+        StatusCode::CONFLICT,
+        "{}",
+        other_key.text()
+    );
+    assert_eq!(other_key.code(), "upload_conflict");
     put_signed(&grant, encrypt(&grant, &plaintext)).await;
     let later = hub.ingest(TOKEN_A, &grant.upload_id, "m-1").await;
     assert_eq!(later.status, StatusCode::OK, "{}", later.text());

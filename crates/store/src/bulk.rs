@@ -196,6 +196,30 @@ impl Store {
         })
     }
 
+    /// Binds a not yet ingested upload to the idempotency key of its first ingest, so that no
+    /// other key can apply it: answers `true` when the upload is (now) bound to `key`, `false`
+    /// when it is bound to another key, already ingested, or not in `project`.
+    pub async fn claim_bulk_upload(
+        &self,
+        project: &ProjectId,
+        id: &str,
+        key: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE bulk_uploads SET idempotency_key = $1 \
+                   WHERE project_id = $2 AND id = $3 AND ingested_at IS NULL \
+                   AND (idempotency_key IS NULL OR idempotency_key = $1)";
+        let changed = with_pool!(self, pool => {
+            sqlx::query(sql)
+                .bind(key)
+                .bind(project.as_str())
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(changed == 1)
+    }
+
     /// Stores the ingest answer of an upload and clears its data key. Only the first ingest
     /// counts: answers `false` (and changes nothing) when the upload was already ingested or does
     /// not exist in `project`.

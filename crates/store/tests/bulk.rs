@@ -1,4 +1,4 @@
-//! Bulk upload records: create, read (scoped by project), list, finish once (the data key is
+//! Bulk upload records: create, read (scoped by project), list, claim for one key, finish once (the data key is
 //! cleared, a second finish changes nothing), purge of never-ingested expired uploads. Every
 //! scenario runs on SQLite and on PostgreSQL.
 
@@ -81,6 +81,15 @@ store_test!(an_upload_is_finished_once, |store: Store| async move {
         .create_bulk_upload(&acme, &upload("u1", T0))
         .await
         .unwrap();
+    assert!(!store.claim_bulk_upload(&other, "u1", "k").await.unwrap());
+    assert!(store.claim_bulk_upload(&acme, "u1", "k").await.unwrap());
+    assert!(
+        store.claim_bulk_upload(&acme, "u1", "k").await.unwrap(),
+        "same key again"
+    );
+    assert!(!store.claim_bulk_upload(&acme, "u1", "k2").await.unwrap());
+    let claimed = store.bulk_upload(&acme, "u1").await.unwrap().unwrap();
+    assert!(claimed.answer.is_none(), "claimed is not finished");
     let later = T0 + Duration::minutes(1);
     assert!(!store
         .finish_bulk_upload(&other, "u1", &answer("k"), later)

@@ -50,6 +50,17 @@ fn corrupt(reason: impl std::fmt::Display) -> ApiError {
     )
 }
 
+/// 409 `upload_conflict`: the upload belongs to an ingest with another idempotency key.
+fn conflict(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "upload_conflict",
+        format!(
+            "bulk upload {id} is being or was ingested under another Idempotency-Key: ask for a new upload for a new batch"
+        ),
+    )
+}
+
 /// The configured object store or 404 `bulk_not_configured`.
 fn objects(state: &AppState) -> Result<&BulkObjects, ApiError> {
     state.bulk.objects().ok_or_else(not_configured)
@@ -142,7 +153,7 @@ fn new_upload_id() -> String {
 
 /// `POST /api/v1/bulk/uploads/{id}/ingest`: applies an uploaded batch through its direct route
 /// and answers what that route answers. 404 unknown/foreign id, 410 expired, 409
-/// `upload_missing` (nothing uploaded) or `upload_conflict` (ingested under another key), 422
+/// `upload_missing` (nothing uploaded) or `upload_conflict` (bound to another key), 422
 /// `upload_corrupt` (size, decryption or SHA-256 check failed), 503 when object storage fails.
 pub async fn ingest(
     State(state): State<AppState>,
@@ -167,6 +178,9 @@ pub async fn ingest(
             format!("bulk upload {id} has expired: ask for a new upload and send the batch again"),
         ));
     }
+    if !state.store.claim_bulk_upload(&project, &id, &key).await? {
+        return Err(conflict(&id));
+    }
     let Some(route) = BulkRoute::parse(&upload.route) else {
         tracing::error!(upload = %id, route = %upload.route, "bulk: stored upload has an unknown route");
         return Err(ApiError::internal());
@@ -179,11 +193,7 @@ pub async fn ingest(
 /// The stored answer of an already ingested upload (same key), or 409 `upload_conflict`.
 fn replay(answer: &BulkAnswer, key: &str, id: &str) -> Result<Response, ApiError> {
     if answer.idempotency_key != key {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "upload_conflict",
-            format!("bulk upload {id} was already ingested under another Idempotency-Key: ask for a new upload for a new batch"),
-        ));
+        return Err(conflict(id));
     }
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     let mut response = (status, answer.body.clone()).into_response();
