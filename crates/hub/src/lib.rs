@@ -16,6 +16,7 @@ pub mod cli;
 pub mod error;
 pub mod metrics;
 pub mod routes;
+pub mod scim;
 pub mod server;
 pub mod tls;
 
@@ -163,6 +164,7 @@ pub fn app(state: AppState) -> Router {
             post(routes::bulk::create_upload),
         )
         .route(wfm_protocol::bulk::BULK_INGEST, post(routes::bulk::ingest))
+        .nest(scim::BASE_PATH, scim::router())
         .route(paths::HEALTH, get(routes::health))
         .route(paths::METRICS, get(metrics::exposition))
         .fallback(error::unknown_route)

@@ -6,7 +6,7 @@
 //! Owns the schema (numbered migrations per backend under `migrations/`), the one-transaction
 //! identity sync (load the current state, call [`wfm_sync::plan`], apply, record), the
 //! one-transaction replace-a-window interval apply, and the reads the hub API serves. It must not know about HTTP, tokens or upstream sources,
-//! and never deletes a user.
+//! and never deletes a user (except a SCIM-created one, on a SCIM `DELETE`).
 //!
 //! Every query is scoped by project: an id that belongs to another project is simply not found.
 //! Ids are UUID v4 text; times are RFC 3339 UTC text with microseconds.
@@ -19,6 +19,7 @@ mod error;
 mod intervals;
 mod people;
 mod postgres;
+mod scim;
 mod security;
 mod sqlite;
 mod states;
@@ -32,6 +33,10 @@ pub use audit::{
 };
 pub use security::{ApiTokenRow, NewApiToken, ProjectDeletion, ProjectRow};
 pub use error::StoreError;
+pub use scim::{
+    ScimGroupRow, ScimGroupWrite, ScimMemberRef, ScimRefusal, ScimUserChildren, ScimUserRow,
+    ScimUserWrite, ScimWriteResult, SCIM_SOURCE,
+};
 pub use intervals::{to_ms, validate_interval_batch, NewestInterval, INTERVAL_LENGTHS};
 pub use states::{
     validate_reason_codes, validate_state_batch, LatestState, SourceGap, StateOutcome,
