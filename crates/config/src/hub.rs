@@ -25,6 +25,28 @@ pub struct HubConfig {
     /// Object storage for the bulk path (pre-signed uploads); absent = off.
     #[serde(default)]
     pub bulk: Option<crate::BulkConfig>,
+    /// Audit log retention (`[audit]`).
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// `[audit]`: how long the audit log keeps its entries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AuditConfig {
+    /// Entries older than this are removed by `wfm-hub audit purge` and by a daily task of
+    /// `serve` (the chain stays verifiable: the last removed entry becomes its anchor, and the
+    /// purge itself is audited). Default `"400d"` (PCI DSS asks for 12 months); at least `1d`.
+    #[serde(with = "humantime_serde")]
+    pub retain: std::time::Duration,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            retain: std::time::Duration::from_secs(400 * 86_400),
+        }
+    }
 }
 
 /// Listener settings.
@@ -184,6 +206,9 @@ impl HubConfig {
         }
         if let Some(bulk) = &self.bulk {
             issues.extend(bulk.validate());
+        }
+        if self.audit.retain < std::time::Duration::from_secs(86_400) {
+            issues.push(issue("audit.retain", "must be at least 1d"));
         }
         let mut ids = HashSet::new();
         let mut tokens = HashSet::new();

@@ -21,7 +21,8 @@ pub use cti::{CtiConfig, OutboxSection};
 pub use finesse::FinesseConfig;
 pub use history::{BadRowPolicy, HistoryConfig, HistoryDialect};
 pub use hub::{
-    HubConfig, HubServerConfig, LogConfig, LogFormat, MatchPeopleBy, ProjectConfig, StorageConfig,
+    AuditConfig, HubConfig, HubServerConfig, LogConfig, LogFormat, MatchPeopleBy, ProjectConfig,
+    StorageConfig,
 };
 pub use importer::{
     CucmConfig, HubClientConfig, ImporterConfig, ImporterSection, Scheme, SyncConfig, UccxConfig,

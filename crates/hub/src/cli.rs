@@ -1,6 +1,9 @@
-//! The `wfm-hub` command line: `serve`, `check-config` and `gen-cert`. Configuration errors exit
-//! with 78 (`EX_CONFIG`), runtime failures with 1.
+//! The `wfm-hub` command line: `serve`, `check-config`, `gen-cert`, and the administration of
+//! `project`s, `token`s and the `audit` log (see [`crate::admin`]). Configuration errors exit
+//! with 78 (`EX_CONFIG`), runtime failures with 1, usage errors with 2.
 
+use crate::admin::cli_audit::AuditCommand;
+use crate::admin::cli_projects::{ProjectCommand, TokenCommand};
 use crate::tls;
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -49,6 +52,51 @@ pub enum Command {
         #[arg(long, default_value = "key.pem")]
         out_key: PathBuf,
     },
+    /// Manage projects in the store (`create`, `list`, `delete`).
+    Project {
+        /// The hub configuration file (its `[storage]` is opened).
+        #[arg(
+            long,
+            short,
+            default_value = "hub.toml",
+            env = "WFM_HUB_CONFIG",
+            global = true
+        )]
+        config: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        command: ProjectCommand,
+    },
+    /// Manage API tokens (`issue`, `list`, `revoke`).
+    Token {
+        /// The hub configuration file (its `[storage]` is opened).
+        #[arg(
+            long,
+            short,
+            default_value = "hub.toml",
+            env = "WFM_HUB_CONFIG",
+            global = true
+        )]
+        config: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Inspect the audit log (`verify`, `list`, `purge`).
+    Audit {
+        /// The hub configuration file (its `[storage]` is opened).
+        #[arg(
+            long,
+            short,
+            default_value = "hub.toml",
+            env = "WFM_HUB_CONFIG",
+            global = true
+        )]
+        config: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -61,6 +109,13 @@ pub fn run(cli: Cli) -> i32 {
             out_cert,
             out_key,
         } => gen_cert(&hosts, &out_cert, &out_key),
+        Command::Project { config, command } => {
+            crate::admin::cli_projects::run_project(&config, command)
+        }
+        Command::Token { config, command } => {
+            crate::admin::cli_projects::run_token(&config, command)
+        }
+        Command::Audit { config, command } => crate::admin::cli_audit::run_audit(&config, command),
     }
 }
 

@@ -11,6 +11,7 @@
 
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod error;

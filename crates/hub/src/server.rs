@@ -1,6 +1,7 @@
 //! Startup and shutdown: open the store, register the configured projects, bind the listener
-//! (TLS by default, plain HTTP only with `allow_insecure_http`), serve in the background, and
-//! stop gracefully.
+//! (TLS by default, plain HTTP only with `allow_insecure_http`; the certificate reloads on
+//! SIGHUP and when its files change), serve in the background (with a daily audit-log purge),
+//! and stop gracefully.
 
 use crate::{app, system_clock, tls, AppState, ProjectTokens};
 use anyhow::Context as _;
@@ -14,6 +15,21 @@ use wfm_telemetry::Metrics;
 
 /// How long a graceful shutdown waits for in-flight requests.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often the TLS files are checked for changes.
+pub const TLS_WATCH_EVERY: Duration = Duration::from_secs(5);
+/// How often the audit log is purged of entries older than `[audit] retain`.
+pub const AUDIT_PURGE_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// Background tasks of a running hub, aborted when dropped.
+struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
 
 /// A hub serving in the background (see [`start`]).
 pub struct RunningHub {
@@ -25,8 +41,11 @@ pub struct RunningHub {
     pub store: Store,
     /// The hub's metrics.
     pub metrics: Metrics,
+    /// The reloadable certificate (TLS only).
+    pub tls_reloader: Option<Arc<tls::CertReloader>>,
     handle: axum_server::Handle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    _background: Background,
 }
 
 impl std::fmt::Debug for RunningHub {
@@ -140,15 +159,80 @@ pub async fn prepare_projects(store: &Store, projects: &[ProjectConfig]) -> anyh
     Ok(())
 }
 
-/// Opens the store, registers the projects, binds `server.bind` (port 0 allowed) and serves in
-/// the background. Does not install logging (the binary does).
-pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
+/// Opens the configured store (the error names the problem and hides the password) and
+/// registers the `[[projects]]` of the config.
+pub async fn open_store(config: &HubConfig) -> anyhow::Result<Store> {
     let url = &config.storage.url;
     let store = match Store::open(url, config.storage.max_connections).await {
         Ok(store) => store,
         Err(e) => anyhow::bail!(open_error(url, &e)),
     };
     prepare_projects(&store, &config.projects).await?;
+    Ok(store)
+}
+
+/// Reloads the certificate on SIGHUP (Unix) and when its files change, until aborted.
+fn watch_tls(reloader: Arc<tls::CertReloader>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let mut hangup =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let mut tick = tokio::time::interval(TLS_WATCH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            #[cfg(unix)]
+            let signalled = async {
+                match hangup.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let signalled = std::future::pending::<()>();
+            let forced = tokio::select! {
+                () = signalled => true,
+                _ = tick.tick() => false,
+            };
+            let result = if forced {
+                reloader.reload().map(|()| true)
+            } else {
+                reloader.reload_if_changed()
+            };
+            match result {
+                Ok(true) => tracing::info!(signal = forced, "TLS certificate reloaded"),
+                Ok(false) => {}
+                Err(e) => tracing::error!(
+                    error = %e,
+                    "TLS certificate reload failed; still serving the previous certificate"
+                ),
+            }
+        }
+    })
+}
+
+/// Purges the audit log of entries older than `retain` at start and then daily, until aborted.
+fn purge_audit_daily(store: Store, retain: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(AUDIT_PURGE_EVERY);
+        loop {
+            tick.tick().await;
+            let now = time::OffsetDateTime::now_utc();
+            match crate::admin::cli_audit::purge(&store, retain, now, "hub").await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "audit log purged"),
+                Err(e) => tracing::warn!(error = %e, "audit log purge failed; retrying tomorrow"),
+            }
+        }
+    })
+}
+
+/// Opens the store, registers the projects, binds `server.bind` (port 0 allowed) and serves in
+/// the background. Does not install logging (the binary does).
+pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
+    let url = &config.storage.url;
+    let store = open_store(&config).await?;
     let metrics = Metrics::new();
     let state = AppState {
         store: store.clone(),
@@ -163,9 +247,13 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         bulk: crate::routes::bulk::Bulk::from_hub_config(&config)?,
     };
     let server = &config.server;
-    let tls_config = match (&server.tls_cert, &server.tls_key) {
-        (Some(cert), Some(key)) => Some(tls::server_config_from_files(cert, key)?),
-        (None, None) if server.allow_insecure_http => None,
+    let reloader = match (&server.tls_cert, &server.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::CertReloader::load(cert, key)?),
+        _ => None,
+    };
+    let tls_config = match (&reloader, &server.tls_cert, &server.tls_key) {
+        (Some(reloader), _, _) => Some(reloader.server_config()?),
+        (None, None, None) if server.allow_insecure_http => None,
         _ => anyhow::bail!(
             "TLS is required: set server.tls_cert and server.tls_key (or allow_insecure_http = true for a lab)"
         ),
@@ -196,6 +284,10 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
             tokio::spawn(server.serve(service))
         }
     };
+    let mut background = vec![purge_audit_daily(store.clone(), config.audit.retain)];
+    if let Some(reloader) = &reloader {
+        background.push(watch_tls(reloader.clone()));
+    }
     let projects: Vec<String> = config.projects.iter().map(|p| p.id.to_string()).collect();
     tracing::info!(
         listen = %addr,
@@ -210,8 +302,10 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         tls: is_tls,
         store,
         metrics,
+        tls_reloader: reloader,
         handle,
         task,
+        _background: Background(background),
     })
 }
 

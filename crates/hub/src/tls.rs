@@ -1,10 +1,16 @@
 //! TLS for the hub listener: rustls with the ring provider, TLS 1.2 and 1.3 only, a certificate
-//! chain and key from PEM files; plus a self-signed certificate generator for labs and tests.
+//! chain and key from PEM files, reloadable without dropping the listener ([`CertReloader`]:
+//! on SIGHUP or when the files change); plus a self-signed certificate generator for labs and
+//! tests.
 
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls::version::{TLS12, TLS13};
 use rustls::SupportedProtocolVersion;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
 
 /// The protocol versions the hub offers: TLS 1.3 and 1.2, nothing older.
 pub static PROTOCOL_VERSIONS: &[&SupportedProtocolVersion] = &[&TLS13, &TLS12];
@@ -80,12 +86,13 @@ pub fn server_config_from_pem(
     build(cert_pem, "<memory>", key_pem, "<memory>")
 }
 
-fn build(
+/// Reads a PEM certificate chain and private key.
+fn parse_pair(
     cert_pem: &[u8],
     cert_origin: &str,
     key_pem: &[u8],
     key_origin: &str,
-) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
     let invalid_cert = |message: String| TlsError::Invalid {
         what: "certificate",
         origin: cert_origin.to_string(),
@@ -117,13 +124,26 @@ fn build(
         }
         Err(e) => return Err(invalid_key(format!("unreadable PEM: {e}"))),
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok((certs, key))
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn build(
+    cert_pem: &[u8],
+    cert_origin: &str,
+    key_pem: &[u8],
+    key_origin: &str,
+) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let (certs, key) = parse_pair(cert_pem, cert_origin, key_pem, key_origin)?;
     let pair_error = |e: rustls::Error| TlsError::Pair {
         cert_origin: cert_origin.to_string(),
         key_origin: key_origin.to_string(),
         message: e.to_string(),
     };
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(PROTOCOL_VERSIONS)
         .map_err(pair_error)?
         .with_no_client_auth()
@@ -131,6 +151,122 @@ fn build(
         .map_err(pair_error)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The listener's certificate, reloadable from its files while serving: rustls asks it for the
+/// certificate at every handshake, so a reload applies to the next connection without dropping
+/// the listener or open connections. A reload that fails (unreadable file, key not matching)
+/// keeps the certificate in use and reports the error.
+pub struct CertReloader {
+    cert: PathBuf,
+    key: PathBuf,
+    current: RwLock<Arc<CertifiedKey>>,
+    stamps: Mutex<(Option<SystemTime>, Option<SystemTime>)>,
+}
+
+impl std::fmt::Debug for CertReloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertReloader")
+            .field("cert", &self.cert)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+fn load_certified(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsError> {
+    let cert_pem = std::fs::read(cert).map_err(|source| TlsError::Read {
+        what: "certificate",
+        path: cert.to_path_buf(),
+        source,
+    })?;
+    let key_pem = std::fs::read(key).map_err(|source| TlsError::Read {
+        what: "private key",
+        path: key.to_path_buf(),
+        source,
+    })?;
+    let cert_origin = cert.display().to_string();
+    let key_origin = key.display().to_string();
+    let (certs, der) = parse_pair(&cert_pem, &cert_origin, &key_pem, &key_origin)?;
+    CertifiedKey::from_der(certs, der, &provider()).map_err(|e| TlsError::Pair {
+        cert_origin,
+        key_origin,
+        message: e.to_string(),
+    })
+}
+
+impl CertReloader {
+    /// Loads the certificate chain and key (errors name the file).
+    pub fn load(cert: &Path, key: &Path) -> Result<Arc<CertReloader>, TlsError> {
+        let stamps = (modified(cert), modified(key));
+        let certified = load_certified(cert, key)?;
+        Ok(Arc::new(CertReloader {
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+            current: RwLock::new(Arc::new(certified)),
+            stamps: Mutex::new(stamps),
+        }))
+    }
+
+    /// Re-reads both files and, when they form a usable pair, serves them from the next
+    /// handshake on; on error the certificate in use stays.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        let stamps = (modified(&self.cert), modified(&self.key));
+        let certified = load_certified(&self.cert, &self.key)?;
+        match self.current.write() {
+            Ok(mut current) => *current = Arc::new(certified),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(certified),
+        }
+        match self.stamps.lock() {
+            Ok(mut s) => *s = stamps,
+            Err(poisoned) => *poisoned.into_inner() = stamps,
+        }
+        Ok(())
+    }
+
+    /// Reloads when either file's modification time changed since the last load; answers
+    /// whether it reloaded.
+    pub fn reload_if_changed(&self) -> Result<bool, TlsError> {
+        let now = (modified(&self.cert), modified(&self.key));
+        let before = match self.stamps.lock() {
+            Ok(s) => *s,
+            Err(poisoned) => *poisoned.into_inner(),
+        };
+        if now == before {
+            return Ok(false);
+        }
+        self.reload()?;
+        Ok(true)
+    }
+
+    /// A server config (TLS 1.3 and 1.2 only, h2 and http/1.1) that asks this reloader for the
+    /// certificate at every handshake.
+    pub fn server_config(self: &Arc<Self>) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let pair_error = |e: rustls::Error| TlsError::Pair {
+            cert_origin: self.cert.display().to_string(),
+            key_origin: self.key.display().to_string(),
+            message: e.to_string(),
+        };
+        let mut config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(PROTOCOL_VERSIONS)
+            .map_err(pair_error)?
+            .with_no_client_auth()
+            .with_cert_resolver(self.clone());
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+}
+
+impl ResolvesServerCert for CertReloader {
+    fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        match self.current.read() {
+            Ok(current) => Some(current.clone()),
+            Err(poisoned) => Some(poisoned.into_inner().clone()),
+        }
+    }
 }
 
 /// Generates a self-signed certificate for `hosts` (DNS names or IP addresses; `localhost` if

@@ -32,6 +32,7 @@ fn config(dir: &Path, tls: Option<(&Path, &Path)>) -> HubConfig {
         }],
         log: LogConfig::default(),
         bulk: None,
+        audit: Default::default(),
     }
 }
 
