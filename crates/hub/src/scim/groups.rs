@@ -5,7 +5,8 @@
 use super::filter::{self, AttrPath};
 use super::list::{list_response, page, ListParams, Projection};
 use super::schema::{Kind, GROUP_SCHEMA};
-use super::users::{opt_objects, opt_string, query_map, refusal};
+use super::user_doc::{opt_objects, opt_string};
+use super::users::{query_map, refusal};
 use super::{base_url, parse_body, patch, scim_json, ScimError, ScimProject};
 use crate::AppState;
 use axum::body::Bytes;

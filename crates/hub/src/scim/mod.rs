@@ -15,6 +15,9 @@ pub mod groups;
 pub mod list;
 pub mod patch;
 pub mod schema;
+#[cfg(test)]
+mod tests;
+pub mod user_doc;
 pub mod users;
 
 use crate::auth::Project;
