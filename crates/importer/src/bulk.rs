@@ -156,11 +156,19 @@ fn encrypt(grant: &BulkUploadResponse, payload: &[u8]) -> Result<Vec<u8>, String
         .map_err(|e| format!("cannot encrypt the batch: {e}"))
 }
 
+/// Time allowed for the `PUT` of `len` bytes: 2 minutes plus 1 second per MiB (at least
+/// 1 MiB/s), since the client's per-request timeout is sized for ordinary hub calls.
+fn upload_timeout(len: usize) -> Duration {
+    Duration::from_secs(120 + (len as u64 >> 20))
+}
+
 /// `PUT`s the ciphertext to the pre-signed URL (no hub token goes to object storage).
 async fn upload(target: &Target, grant: &BulkUploadResponse, blob: Vec<u8>) -> Result<(), String> {
+    let timeout = upload_timeout(blob.len());
     let sent = target
         .http
         .put(&grant.url)
+        .timeout(timeout)
         .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
         .body(blob)
         .send()
@@ -248,6 +256,12 @@ mod tests {
         assert!(!wants_bulk(0, 1 << 30));
         assert!(!wants_bulk(100, 100));
         assert!(wants_bulk(100, 101));
+    }
+
+    #[test]
+    fn large_uploads_get_more_time() {
+        assert_eq!(upload_timeout(10), Duration::from_secs(120));
+        assert_eq!(upload_timeout(1 << 30), Duration::from_secs(120 + 1024));
     }
 
     #[test]
