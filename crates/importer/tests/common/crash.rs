@@ -112,6 +112,14 @@ impl Site {
             Link::Tcp => Some(FaultProxy::spawn(env.hub.addr, None).await.unwrap()),
             Link::Http => Some(FaultProxy::spawn_http(env.hub.addr, None).await.unwrap()),
         };
+        // Users are synced every 10 s (the minimum), so that changes made while the hub is away
+        // reach it soon after it is back.
+        let text = std::fs::read_to_string(&env.importer_toml).unwrap();
+        std::fs::write(
+            &env.importer_toml,
+            text.replacen("[sync]\n", "[sync]\ninterval = \"10s\"\n", 1),
+        )
+        .unwrap();
         if let Some(p) = &proxy {
             let new = match opts.link {
                 Link::Http => format!("url = \"http://{}\"\nallow_insecure_http = true", p.addr()),
