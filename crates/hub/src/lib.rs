@@ -16,6 +16,7 @@ pub mod auth;
 pub mod cli;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 pub mod scim;
 pub mod server;
@@ -168,6 +169,7 @@ pub fn app(state: AppState) -> Router {
         .nest(scim::BASE_PATH, scim::router())
         .route(paths::HEALTH, get(routes::health))
         .route(paths::METRICS, get(metrics::exposition))
+        .route(openapi::OPENAPI_PATH, get(openapi::document))
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(DefaultBodyLimit::max(body_limit))
