@@ -30,6 +30,10 @@ pub enum StoreError {
     /// Stored data could not be decoded (bad JSON, invalid id).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Encryption at rest failed: the KEK cannot unwrap the stored keys, a sealed value does not
+    /// authenticate for its place, or nothing was reserved (see `encryption.rs`).
+    #[error("encryption at rest: {0}")]
+    Encryption(String),
 }
 
 impl StoreError {
@@ -56,6 +60,7 @@ impl StoreError {
             } => "database_transient",
             StoreError::Database { .. } => "database",
             StoreError::Corrupt(_) => "corrupt",
+            StoreError::Encryption(_) => "encryption",
         }
     }
 

@@ -15,6 +15,7 @@ mod adherence;
 mod bulk;
 mod audit;
 mod common;
+mod encryption;
 mod error;
 mod intervals;
 mod people;
@@ -32,6 +33,9 @@ pub use audit::{
     AuditEntry, AuditEvent, AuditFilter, AuditProblem, AuditVerification, GENESIS_HASH,
 };
 pub use security::{ApiTokenRow, NewApiToken, ProjectDeletion, ProjectRow};
+pub use encryption::{
+    DataKeyStatus, ProjectCrypto, ProjectKeyStatus, RewrapReport, BLIND_INDEX_PREFIX, SEALED_PREFIX,
+};
 pub use error::StoreError;
 pub use scim::{
     ScimGroupRow, ScimGroupWrite, ScimMemberRef, ScimRefusal, ScimUserChildren, ScimUserRow,
