@@ -21,11 +21,15 @@ impl Rig {
     }
 
     fn with_outbox_table(outbox: &str) -> Rig {
+        Rig::with(outbox, 9464)
+    }
+
+    fn with(outbox: &str, metrics_port: u16) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let toml = dir.path().join("importer.toml");
         let text = format!(
-            "[importer]\ndata_dir = \"{}\"\nmetrics_bind = \"127.0.0.1:9464\"\n\
+            "[importer]\ndata_dir = \"{}\"\nmetrics_bind = \"127.0.0.1:{metrics_port}\"\n\
              [hub]\nurl = \"https://127.0.0.1:9\"\nproject = \"p\"\ntoken = \"t-0123456789abcdef0123456789abcdef\"\n\
              [uccx]\nhost = \"127.0.0.1\"\nusername = \"u\"\npassword = \"p\"\n\
              [outbox]\n{outbox}",
@@ -325,4 +329,89 @@ fn a_wrong_key_is_a_config_error() {
 
 fn path_text(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// `GET /metrics` over a plain socket; `None` while nothing listens.
+fn scrape(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .ok()?;
+    let mut text = String::new();
+    conn.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn run_exports_the_outbox_metrics_and_status_is_refused_while_it_runs() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let rig = Rig::with(&format!("key = \"{KEY_HEX}\"\n"), port);
+    fill(&rig.open());
+    // the hub and UCCX are unreachable: nothing is delivered, the figures stay as filled
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_wfm-importer"))
+        .arg("--config")
+        .arg(&rig.toml)
+        .arg("run")
+        .env_remove("WFM_IMPORTER_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let mut scraped = String::new();
+    for _ in 0..1000 {
+        if let Some(t) = scrape(port) {
+            scraped = t;
+            if scraped.contains("wfm_importer_outbox_batches_received_total{source=\"users:a\"}") {
+                break;
+            }
+        }
+        if let Ok(Some(status)) = child.0.try_wait() {
+            panic!("wfm-importer run exited early: {status}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for line in [
+        "wfm_importer_outbox_batches_received_total{source=\"users:a\"} 5",
+        "wfm_importer_outbox_batches_delivered_total{source=\"users:a\"} 2",
+        "wfm_importer_outbox_batches_dead_lettered_total{source=\"users:a\"} 2",
+        "wfm_importer_outbox_buffered_batches{source=\"users:a\"} 1",
+        "wfm_importer_outbox_batches_received_total{source=\"live-1\"} 3",
+        "wfm_importer_outbox_buffered_batches{source=\"live-1\"} 3",
+        "wfm_importer_outbox_full 0",
+        "wfm_importer_outbox_max_bytes 1073741824",
+    ] {
+        assert!(scraped.contains(line), "missing {line} in\n{scraped}");
+    }
+    assert!(
+        scraped
+            .contains("wfm_importer_outbox_last_delivered_timestamp_seconds{source=\"users:a\"}"),
+        "{scraped}"
+    );
+    assert!(
+        scraped.contains("wfm_importer_outbox_oldest_pending_age_seconds{source=\"live-1\"}"),
+        "{scraped}"
+    );
+
+    let out = rig.run(&["status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("is in use by another process (pid"), "{err}");
+    assert!(
+        err.contains(&format!("http://127.0.0.1:{port}/metrics")),
+        "{err}"
+    );
 }
