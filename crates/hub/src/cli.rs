@@ -97,6 +97,21 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Encryption-at-rest keys (`status`, `rotate`; see docs/encryption.md).
+    Keys {
+        /// The hub configuration file (its `[storage]` is opened).
+        #[arg(
+            long,
+            short,
+            default_value = "hub.toml",
+            env = "WFM_HUB_CONFIG",
+            global = true
+        )]
+        config: PathBuf,
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::cli_keys::KeysCommand,
+    },
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -116,6 +131,7 @@ pub fn run(cli: Cli) -> i32 {
             crate::admin::cli_projects::run_token(&config, command)
         }
         Command::Audit { config, command } => crate::admin::cli_audit::run_audit(&config, command),
+        Command::Keys { config, command } => crate::cli_keys::run_keys(&config, command),
     }
 }
 

@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cli;
+pub mod cli_keys;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
