@@ -98,7 +98,9 @@ fn scim_error_schema() -> Value {
 fn param_schema(kind: &str) -> Value {
     match kind {
         "integer" => json!({ "type": "integer", "minimum": 0 }),
-        "offset" => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
+        "offset" => json!({ "type": "integer", "minimum": 0 }),
+        // RFC 7644 3.4.2.4: a startIndex below 1 means 1 and a negative count means 0.
+        "scim-int" => json!({ "type": "integer" }),
         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": 1000 }),
         "boolean" => json!({ "type": "boolean" }),
         "date-time" => json!({ "type": "string", "format": "date-time" }),
@@ -182,6 +184,8 @@ fn success(answer: Answer) -> Value {
         Answer::Json => {
             json!({ "description": "Success.", "content": { "application/json": object } })
         }
+        Answer::JsonList => json!({ "description": "Success.", "content": { "application/json": {
+            "schema": { "type": "array", "items": { "type": "object" } } } } }),
         Answer::Scim => {
             json!({ "description": "Success.", "content": { "application/scim+json": object } })
         }

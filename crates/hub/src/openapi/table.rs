@@ -32,6 +32,8 @@ pub enum BodyKind {
 pub enum Answer {
     /// A JSON object (`application/json`).
     Json,
+    /// A JSON array (`application/json`).
+    JsonList,
     /// A SCIM JSON object (`application/scim+json`).
     Scim,
     /// CSV text (`text/csv`).
@@ -208,11 +210,11 @@ const SCIM_LIST: &[Param] = &[
     p("filter", "string", false, "SCIM filter (RFC 7644 3.4.2.2)."),
     p(
         "startIndex",
-        "integer",
+        "scim-int",
         false,
         "1-based index of the first result.",
     ),
-    p("count", "integer", false, "Page size."),
+    p("count", "scim-int", false, "Page size."),
     p("sortBy", "string", false, "Attribute to sort by."),
     p("sortOrder", "string", false, "ascending or descending."),
     p(
@@ -327,6 +329,7 @@ const NO_ERRORS: &[u16] = &[];
 const NO_PARAMS: &[Param] = &[];
 const QUERY_ERRORS: &[u16] = &[400];
 const ID_ERRORS: &[u16] = &[400, 404];
+const TEAM_ERRORS: &[u16] = &[400, 404];
 
 /// Every operation the hub serves, in router order.
 pub const ROUTES: &[Route] = &[
@@ -461,14 +464,17 @@ pub const ROUTES: &[Route] = &[
         MISSING_QUERY,
         QUERY_ERRORS,
     ),
-    read(
-        paths::QUEUES,
-        "routes::intervals::list_queues",
-        "intervals",
-        "Queues with intervals",
-        NO_PARAMS,
-        NO_ERRORS,
-    ),
+    Route {
+        answer: Answer::JsonList,
+        ..read(
+            paths::QUEUES,
+            "routes::intervals::list_queues",
+            "intervals",
+            "Queues with intervals",
+            NO_PARAMS,
+            NO_ERRORS,
+        )
+    },
     write(
         "put",
         paths::REASON_CODES,
@@ -477,14 +483,17 @@ pub const ROUTES: &[Route] = &[
         "Replace the reason codes of a source",
         true,
     ),
-    read(
-        paths::REASON_CODES,
-        "routes::states::get_reason_codes",
-        "states",
-        "Reason codes",
-        NO_PARAMS,
-        NO_ERRORS,
-    ),
+    Route {
+        answer: Answer::JsonList,
+        ..read(
+            paths::REASON_CODES,
+            "routes::states::get_reason_codes",
+            "states",
+            "Reason codes",
+            NO_PARAMS,
+            NO_ERRORS,
+        )
+    },
     write(
         "post",
         paths::AGENT_STATES,
@@ -493,14 +502,17 @@ pub const ROUTES: &[Route] = &[
         "Append agent-state events",
         true,
     ),
-    read(
-        paths::AGENT_STATES,
-        "routes::states::get_states",
-        "states",
-        "Agent-state timeline of a range",
-        STATE_QUERY,
-        QUERY_ERRORS,
-    ),
+    Route {
+        answer: Answer::JsonList,
+        ..read(
+            paths::AGENT_STATES,
+            "routes::states::get_states",
+            "states",
+            "Agent-state timeline of a range",
+            STATE_QUERY,
+            QUERY_ERRORS,
+        )
+    },
     write(
         "put",
         adh::SCHEDULES,
@@ -535,7 +547,7 @@ pub const ROUTES: &[Route] = &[
         "adherence",
         "Daily adherence per agent",
         DAILY_QUERY,
-        QUERY_ERRORS,
+        TEAM_ERRORS,
     ),
     write(
         "put",
@@ -580,7 +592,7 @@ pub const ROUTES: &[Route] = &[
             false,
             "A directory group (hub id or exact name).",
         )],
-        QUERY_ERRORS,
+        TEAM_ERRORS,
     ),
     Route {
         answer: Answer::EventStream,
@@ -595,11 +607,12 @@ pub const ROUTES: &[Route] = &[
                 false,
                 "A directory group (hub id or exact name).",
             )],
-            QUERY_ERRORS,
+            TEAM_ERRORS,
         )
     },
     Route {
         ok: 201,
+        errors: &[400, 404, 409, 413, 415, 422],
         ..write(
             "post",
             wfm_protocol::bulk::BULK_UPLOADS,
