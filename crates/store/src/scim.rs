@@ -157,7 +157,22 @@ impl Store {
         project: &ProjectId,
         id: Option<&str>,
     ) -> Result<Vec<ScimUserRow>, StoreError> {
-        scim_dispatch!(self, user_rows(project.as_str(), id))
+        scim_dispatch!(self, user_rows(project.as_str(), id, 0, i64::MAX))
+    }
+
+    /// The number of users of the project and one page of them (ordered by username then id):
+    /// skip `offset`, at most `limit`.
+    pub async fn scim_user_page(
+        &self,
+        project: &ProjectId,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<ScimUserRow>), StoreError> {
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let total = scim_dispatch!(self, user_count(project.as_str()))?;
+        let rows = scim_dispatch!(self, user_rows(project.as_str(), None, offset, limit))?;
+        Ok((total, rows))
     }
 
     /// The child rows of the given users (of every user of the project when `ids` is `None`).
@@ -248,9 +263,14 @@ mod sqlite_scim {
     type Pool = sqlx::SqlitePool;
     type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
-    /// SQL true when `$n` is NULL or `column` is in the id list bound at `$n`.
-    fn in_ids(column: &str, n: usize) -> String {
-        format!("(${n} IS NULL OR {column} IN (SELECT value FROM json_each(${n})))")
+    /// SQL testing `column` against the id list bound at `$n`; with no list (`all`), `$n` is
+    /// bound to NULL and the test is true (kept apart so that the planner uses the indexes).
+    fn in_ids(column: &str, n: usize, all: bool) -> String {
+        if all {
+            format!("${n} IS NULL")
+        } else {
+            format!("{column} IN (SELECT value FROM json_each(${n}))")
+        }
     }
 
     /// The bind value for [`in_ids`].
@@ -273,9 +293,14 @@ mod postgres_scim {
     type Pool = sqlx::PgPool;
     type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
 
-    /// SQL true when `$n` is NULL or `column` is in the id array bound at `$n`.
-    fn in_ids(column: &str, n: usize) -> String {
-        format!("(${n}::text[] IS NULL OR {column} = ANY(${n}))")
+    /// SQL testing `column` against the id array bound at `$n`; with no array (`all`), `$n`
+    /// is bound to NULL and the test is true (kept apart so that the planner uses the indexes).
+    fn in_ids(column: &str, n: usize, all: bool) -> String {
+        if all {
+            format!("${n}::text[] IS NULL")
+        } else {
+            format!("{column} = ANY(${n})")
+        }
     }
 
     /// The bind value for [`in_ids`].

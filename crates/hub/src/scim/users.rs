@@ -43,6 +43,28 @@ pub async fn select(
         ),
         None => None,
     };
+    if filter.is_none() && sort.is_none() {
+        // No filter, no sort: page in SQL and render the page only.
+        let offset = u64::try_from(start.saturating_sub(1)).unwrap_or(u64::MAX);
+        let limit = u64::try_from(count).unwrap_or(u64::MAX);
+        let (total, rows) = state.store.scim_user_page(project, offset, limit).await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let children = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            state.store.scim_user_children(project, Some(&ids)).await?
+        };
+        let empty = ScimUserChildren::default();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(render(
+                row,
+                Some(children.get(&row.id).unwrap_or(&empty)),
+                base,
+            )?);
+        }
+        return Ok((usize::try_from(total).unwrap_or(usize::MAX), out));
+    }
     let rows = state.store.scim_user_rows(project, None).await?;
     let full = filter.as_ref().is_some_and(filter::needs_children)
         || sort.as_ref().is_some_and(filter::path_needs_children);

@@ -18,16 +18,21 @@ type UserTuple = (
 const USER_ROWS_SQL: &str = "SELECT u.id, u.source, u.external_id, u.username, u.first_name, \
      u.last_name, u.email, u.enabled, u.created_at, u.updated_at, r.doc \
      FROM users u LEFT JOIN scim_resources r ON r.id = u.id \
-     WHERE u.project_id = $1 AND ($2 IS NULL OR u.id = $2) ORDER BY u.username, u.id";
+     WHERE u.project_id = $1 AND ($2 IS NULL OR u.id = $2) ORDER BY u.username, u.id \
+     LIMIT $3 OFFSET $4";
 
 pub(super) async fn user_rows(
     pool: &Pool,
     project: &str,
     id: Option<&str>,
+    offset: i64,
+    limit: i64,
 ) -> Result<Vec<ScimUserRow>, StoreError> {
     let rows: Vec<UserTuple> = sqlx::query_as(USER_ROWS_SQL)
         .bind(project)
         .bind(id)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(pool)
         .await?;
     Ok(rows
@@ -48,18 +53,27 @@ pub(super) async fn user_rows(
         .collect())
 }
 
+pub(super) async fn user_count(pool: &Pool, project: &str) -> Result<u64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE project_id = $1")
+        .bind(project)
+        .fetch_one(pool)
+        .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 pub(super) async fn user_children(
     pool: &Pool,
     project: &str,
     ids: Option<&[String]>,
 ) -> Result<HashMap<String, ScimUserChildren>, StoreError> {
+    let all = ids.is_none();
     let ids = ids_param(ids);
     let mut out: HashMap<String, ScimUserChildren> = HashMap::new();
     let mut tx = pool.begin().await?;
     let attributes: Vec<(String, String, String)> = sqlx::query_as(&format!(
         "SELECT a.user_id, a.name, a.value FROM user_attributes a JOIN users u ON u.id = a.user_id \
          WHERE u.project_id = $1 AND {} ORDER BY a.user_id, a.position",
-        in_ids("a.user_id", 2)
+        in_ids("a.user_id", 2, all)
     ))
     .bind(project)
     .bind(&ids)
@@ -71,7 +85,7 @@ pub(super) async fn user_children(
     let skills: Vec<(String, String, i32)> = sqlx::query_as(&format!(
         "SELECT s.user_id, s.skill, s.competence FROM user_skills s JOIN users u ON u.id = s.user_id \
          WHERE u.project_id = $1 AND {} ORDER BY s.user_id, s.skill",
-        in_ids("s.user_id", 2)
+        in_ids("s.user_id", 2, all)
     ))
     .bind(project)
     .bind(&ids)
@@ -89,8 +103,8 @@ pub(super) async fn user_children(
          UNION ALL \
          SELECT s.user_id, g.id, g.name FROM scim_members s JOIN groups g ON g.id = s.group_id \
          WHERE g.project_id = $1 AND {ids2} ORDER BY 1, 3, 2",
-        ids1 = in_ids("m.user_id", 2),
-        ids2 = in_ids("s.user_id", 2)
+        ids1 = in_ids("m.user_id", 2, all),
+        ids2 = in_ids("s.user_id", 2, all)
     ))
     .bind(project)
     .bind(&ids)
@@ -146,6 +160,7 @@ pub(super) async fn group_members(
     project: &str,
     ids: Option<&[String]>,
 ) -> Result<HashMap<String, Vec<ScimMemberRef>>, StoreError> {
+    let all = ids.is_none();
     let ids = ids_param(ids);
     let rows: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
         "SELECT m.group_id, u.id, u.username, 0 FROM memberships m JOIN users u ON u.id = m.user_id \
@@ -154,8 +169,8 @@ pub(super) async fn group_members(
          SELECT s.group_id, u.id, u.username, s.position FROM scim_members s \
          JOIN users u ON u.id = s.user_id WHERE u.project_id = $1 AND {ids2} \
          ORDER BY 1, 4, 3, 2",
-        ids1 = in_ids("m.group_id", 2),
-        ids2 = in_ids("s.group_id", 2)
+        ids1 = in_ids("m.group_id", 2, all),
+        ids2 = in_ids("s.group_id", 2, all)
     ))
     .bind(project)
     .bind(&ids)
