@@ -118,6 +118,11 @@ async fn retry_after_periods(backend: Backend) {
     }
     let faults = site.proxy.as_ref().unwrap().stats().faults_applied();
     assert!(faults > 0, "the proxy answered no request with 503/429");
+    let log = importer.log_text();
+    assert!(
+        log.contains("wait_ms=1000"),
+        "no retry waited the 1 s Retry-After:\n{log}"
+    );
     importer.assert_running();
     importer.stop().await;
     let summary = site.check(&sent).await.unwrap();

@@ -37,6 +37,7 @@ async fn crash_and_restart(backend: Backend, kills: usize) {
     let tears = [kills / 3, 2 * kills / 3];
     let mut torn_reported = 0;
     let mut tear_next: Option<bool> = None;
+    let mut kills_at = Vec::new();
     for i in 0..kills {
         let mut importer = site.start_importer();
         if tear_next.take().is_some() {
@@ -59,6 +60,7 @@ async fn crash_and_restart(backend: Backend, kills: usize) {
         tokio::time::sleep(Duration::from_millis(second)).await;
         site.push_round();
         importer.kill();
+        kills_at.push(std::time::Instant::now());
         site.land_calls(3).await;
         site.change_users();
         if tears.contains(&i) {
@@ -96,7 +98,48 @@ async fn crash_and_restart(backend: Backend, kills: usize) {
         summary.held > last_round.len(),
         "some events before the last round landed"
     );
+    lost_before_kill(&site, &kills_at).await;
     site.finish().await;
+}
+
+/// Diagnostic (printed, not asserted): how long before the next SIGKILL the events the hub does
+/// not hold were written to the importer's socket.
+async fn lost_before_kill(site: &Site, kills_at: &[std::time::Instant]) {
+    let range = wfm_protocol::intervals::TimeRange {
+        from: site.started - time::Duration::minutes(1),
+        to: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    let held: std::collections::HashSet<(String, i64)> = site
+        .env
+        .hub
+        .store
+        .state_segments(&common::project(), Some("cti"), None, range)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| s.reason_code.map(|r| (s.agent, r)))
+        .collect();
+    let mut buckets = [0usize; 4];
+    for (at, s) in site.cti.sent() {
+        if held.contains(&(s.agent_id.clone(), i64::from(s.reason_code))) {
+            continue;
+        }
+        let Some(kill) = kills_at.iter().find(|k| **k >= at) else {
+            continue;
+        };
+        let margin = kill.duration_since(at).as_millis();
+        let b = match margin {
+            0..=49 => 0,
+            50..=199 => 1,
+            200..=499 => 2,
+            _ => 3,
+        };
+        buckets[b] += 1;
+    }
+    eprintln!(
+        "kill_restart: events not at the hub, written to the socket before a kill by <50 ms: {}, 50-200 ms: {}, 200-500 ms: {}, >500 ms: {}",
+        buckets[0], buckets[1], buckets[2], buckets[3]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

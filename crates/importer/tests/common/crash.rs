@@ -383,9 +383,9 @@ impl Importer {
         }
     }
 
-    /// The log so far.
+    /// The log so far, without terminal colour codes.
     pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        strip_ansi(&std::fs::read_to_string(&self.log).unwrap_or_default())
     }
 
     /// Waits (at most `timeout`) for a log line containing `needle`.
@@ -437,6 +437,24 @@ impl Importer {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// `text` without `ESC [ … m` colour sequences.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The newest `seg-*.log` of an outbox directory.
