@@ -17,12 +17,13 @@
 //! This module owns the outbox handle, the delivery tasks and their bookkeeping; it must not
 //! build payloads (producers do) or interpret the hub's answers beyond their HTTP status.
 
+mod error;
+mod kind;
 mod open;
 mod transport;
 mod worker;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -30,153 +31,12 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use wfm_config::{HubClientConfig, ImporterConfig};
 use wfm_outbox::{BatchId, Outbox, OutboxError};
-use wfm_protocol::routes;
 use wfm_sources::http::{build_client, HttpOptions};
 
+pub use error::DeliveryError;
+pub use kind::{parse_source, source_name, Kind};
 pub use open::{default_key_file, open_outbox, outbox_dir};
 pub use transport::{classify, idempotency_key, send, Outcome, Reply, RetryPolicy, Target};
-
-/// The kind of an outbox source: what its batches are and where they go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// Directory snapshots: `POST /api/v1/directory/sync`.
-    Users,
-    /// Queue-statistics windows: `POST /api/v1/intervals`.
-    Intervals,
-    /// Agent-state history windows: `POST /api/v1/agent-states`.
-    States,
-    /// Live agent states: `POST /api/v1/agent-states`.
-    Live,
-    /// Reason-code sets: `PUT /api/v1/reason-codes`.
-    ReasonCodes,
-}
-
-impl Kind {
-    /// The prefix of the outbox source name and of the idempotency key.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Kind::Users => "users",
-            Kind::Intervals => "intervals",
-            Kind::States => "states",
-            Kind::Live => "live",
-            Kind::ReasonCodes => "reason-codes",
-        }
-    }
-
-    /// The hub route of this kind.
-    pub fn route(self) -> &'static str {
-        match self {
-            Kind::Users => routes::DIRECTORY_SYNC,
-            Kind::Intervals => routes::INTERVALS,
-            Kind::States | Kind::Live => routes::AGENT_STATES,
-            Kind::ReasonCodes => routes::REASON_CODES,
-        }
-    }
-
-    /// The HTTP method of this kind.
-    pub fn method(self) -> reqwest::Method {
-        match self {
-            Kind::ReasonCodes => reqwest::Method::PUT,
-            _ => reqwest::Method::POST,
-        }
-    }
-
-    fn from_prefix(prefix: &str) -> Option<Kind> {
-        [
-            Kind::Users,
-            Kind::Intervals,
-            Kind::States,
-            Kind::Live,
-            Kind::ReasonCodes,
-        ]
-        .into_iter()
-        .find(|k| k.prefix() == prefix)
-    }
-}
-
-/// The outbox source name of `id` of `kind`: `<kind>:<id>`, except live sources, which keep the
-/// bare `[[cti]]` source id.
-pub fn source_name(kind: Kind, id: &str) -> String {
-    match kind {
-        Kind::Live => id.to_string(),
-        _ => format!("{}:{id}", kind.prefix()),
-    }
-}
-
-/// The kind and source id of an outbox source name (a name without a known `<kind>:` prefix is
-/// a live source).
-pub fn parse_source(name: &str) -> (Kind, &str) {
-    if let Some((prefix, id)) = name.split_once(':') {
-        if let Some(kind) = Kind::from_prefix(prefix) {
-            return (kind, id);
-        }
-    }
-    (Kind::Live, name)
-}
-
-/// Why a batch could not be appended or was not delivered.
-#[derive(Debug, thiserror::Error)]
-pub enum DeliveryError {
-    /// The settings cannot work (hub URL, outbox key).
-    #[error("delivery configuration: {0}")]
-    Config(String),
-    /// The outbox could not be opened or written.
-    #[error("outbox: {0}")]
-    Outbox(#[from] OutboxError),
-    /// The outbox reached its disk budget: nothing more is pulled until batches are delivered.
-    #[error("the outbox at {dir} is full ({used_mib} MiB of its {max_mib} MiB budget, `[outbox] max_mib`); pulling stops until the hub has taken batches (buffered data is kept); raise `[outbox] max_mib` if the hub is reachable and this repeats")]
-    Full {
-        /// The outbox directory.
-        dir: PathBuf,
-        /// MiB in use.
-        used_mib: u64,
-        /// The budget in MiB.
-        max_mib: u64,
-    },
-    /// The hub stayed unreachable (or kept failing) past the wait budget.
-    #[error("the hub did not take the batches ({last_error}); {pending} batch(es) kept in the outbox at {dir}; they are delivered by the next run / `wfm-importer run`")]
-    Undelivered {
-        /// Batches of the source still pending.
-        pending: usize,
-        /// The outbox directory.
-        dir: PathBuf,
-        /// The last failure.
-        last_error: String,
-    },
-    /// The hub rejected the batch for good; it is in the dead-letter store.
-    #[error("the hub rejected batch {id} for good ({reason}); it is kept as a dead letter (`wfm-importer outbox list`, `outbox replay {id}` after the cause is fixed)")]
-    DeadLettered {
-        /// The batch.
-        id: BatchId,
-        /// Why.
-        reason: String,
-    },
-    /// A blocking outbox task failed.
-    #[error("outbox task failed: {0}")]
-    Task(String),
-}
-
-impl DeliveryError {
-    /// Whether trying again later may help without anyone changing anything.
-    pub fn is_retriable(&self) -> bool {
-        matches!(
-            self,
-            DeliveryError::Full { .. } | DeliveryError::Undelivered { .. }
-        )
-    }
-
-    /// A bounded label for metrics and logs.
-    pub fn error_type(&self) -> &'static str {
-        match self {
-            DeliveryError::Config(_) => "config",
-            DeliveryError::Outbox(_) => "outbox",
-            DeliveryError::Full { .. } => "outbox_full",
-            DeliveryError::Undelivered { .. } => "undelivered",
-            DeliveryError::DeadLettered { .. } => "dead_letter",
-            DeliveryError::Task(_) => "task",
-        }
-    }
-}
 
 /// Runs blocking outbox I/O off the async threads.
 pub(crate) async fn blocking<T, F>(f: F) -> Result<T, DeliveryError>
