@@ -439,6 +439,16 @@ impl Importer {
     }
 }
 
+impl Drop for Importer {
+    /// A test that fails midway must not leave its importer running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// `text` without `ESC [ … m` colour sequences.
 fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
