@@ -64,8 +64,10 @@ pub struct DefaultCell {
     pub status: Status,
 }
 
-/// Body of `PUT`/`GET /api/v1/adherence/rules`.
+/// Body of `PUT`/`GET /api/v1/adherence/rules`. Unknown fields are refused: a misspelt
+/// `activities` or `rules` would otherwise replace every rule with nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RulesBody {
     /// Activity definitions (replace all).
     #[serde(default)]
