@@ -119,14 +119,30 @@ async fn lost_before_kill(site: &Site, kills_at: &[std::time::Instant]) {
         .into_iter()
         .filter_map(|s| s.reason_code.map(|r| (s.agent, r)))
         .collect();
+    let sent = site.cti.sent();
+    // The newest session each run wrote to (run = the time up to its kill).
+    let run_of = |at: std::time::Instant| kills_at.iter().position(|k| *k >= at);
+    let mut newest: std::collections::HashMap<usize, u64> = std::collections::HashMap::new();
+    for (at, s) in &sent {
+        if let Some(run) = run_of(*at) {
+            let e = newest.entry(run).or_default();
+            *e = (*e).max(s.session);
+        }
+    }
     let mut buckets = [0usize; 4];
-    for (at, s) in site.cti.sent() {
+    let mut stale = 0;
+    for (at, s) in sent {
         if held.contains(&(s.agent_id.clone(), i64::from(s.reason_code))) {
             continue;
         }
-        let Some(kill) = kills_at.iter().find(|k| **k >= at) else {
+        let Some(run) = run_of(at) else {
             continue;
         };
+        if newest.get(&run).is_some_and(|n| *n > s.session) {
+            stale += 1; // written to the previous, killed importer's socket
+            continue;
+        }
+        let kill = kills_at[run];
         let margin = kill.duration_since(at).as_millis();
         let b = match margin {
             0..=49 => 0,
@@ -137,7 +153,7 @@ async fn lost_before_kill(site: &Site, kills_at: &[std::time::Instant]) {
         buckets[b] += 1;
     }
     eprintln!(
-        "kill_restart: events not at the hub, written to the socket before a kill by <50 ms: {}, 50-200 ms: {}, 200-500 ms: {}, >500 ms: {}",
+        "kill_restart: events not at the hub: {stale} written to a killed importer's socket; written to the live session before its kill by <50 ms: {}, 50-200 ms: {}, 200-500 ms: {}, >500 ms: {}",
         buckets[0], buckets[1], buckets[2], buckets[3]
     );
 }
