@@ -111,8 +111,11 @@ async fn schemathesis_finds_nothing_with_every_check() {
         env!("CARGO_MANIFEST_DIR")
     );
     let report = dir.path().join("report");
+    let work = dir.path().to_path_buf();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("schemathesis")
+            // It keeps a cache directory in the working directory: keep that in the temp dir.
+            .current_dir(&work)
             .args(["--config-file", &config, "--no-color", "run", &schema])
             .args([
                 "--checks",
