@@ -155,6 +155,8 @@ pub(super) async fn group_rows(
         .collect())
 }
 
+// CROSS JOIN keeps SQLite from scanning the project's users first (it joins in the written
+// order); PostgreSQL plans it like an inner join.
 pub(super) async fn group_members(
     pool: &Pool,
     project: &str,
@@ -163,11 +165,11 @@ pub(super) async fn group_members(
     let all = ids.is_none();
     let ids = ids_param(ids);
     let rows: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
-        "SELECT m.group_id, u.id, u.username, 0 FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE u.project_id = $1 AND {ids1} \
+        "SELECT m.group_id, u.id, u.username, 0 FROM memberships m CROSS JOIN users u \
+         WHERE u.id = m.user_id AND u.project_id = $1 AND {ids1} \
          UNION ALL \
          SELECT s.group_id, u.id, u.username, s.position FROM scim_members s \
-         JOIN users u ON u.id = s.user_id WHERE u.project_id = $1 AND {ids2} \
+         CROSS JOIN users u WHERE u.id = s.user_id AND u.project_id = $1 AND {ids2} \
          ORDER BY 1, 4, 3, 2",
         ids1 = in_ids("m.group_id", 2, all),
         ids2 = in_ids("s.group_id", 2, all)
