@@ -62,6 +62,19 @@ pub(crate) async fn open(url: &str, max_connections: u32) -> Result<Pool, StoreE
         .busy_timeout(Duration::from_secs(30));
     let pool = SqlitePoolOptions::new()
         .max_connections(max_connections.max(1))
+        // A connection must come out of the pool outside any transaction: the ping runs after
+        // any rollback queued by a dropped (cancelled) transaction, and a connection still in a
+        // transaction after it (SQLite can end a transaction by itself on some errors, after
+        // which sqlx's ROLLBACK fails and its depth stays above zero) is closed instead of
+        // reused. Without this a later `begin_with` fails with "attempted to call begin_with at
+        // non-zero transaction depth" (seen under the kill/restart test).
+        .before_acquire(|conn, _meta| {
+            Box::pin(async move {
+                use sqlx::Connection as _;
+                conn.ping().await?;
+                Ok(!conn.is_in_transaction())
+            })
+        })
         .connect_with(options)
         .await?;
     sqlx::migrate!("migrations/sqlite").run(&pool).await?;
