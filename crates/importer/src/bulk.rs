@@ -10,7 +10,7 @@
 //! damaged in transit) is retried with a new upload; only the direct route's own verdict on the
 //! batch is final.
 
-use crate::delivery::{classify, Outcome, Reply, Target};
+use crate::delivery::{classify, retry_after, Outcome, Reply, Target};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -45,16 +45,22 @@ fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-fn retry_after(resp: &reqwest::Response, max: Duration) -> Option<Duration> {
-    let secs = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()?;
-    Some(Duration::from_secs(secs).min(max))
+/// Sends `request` to the hub and reads its answer: status, `Retry-After` (at most
+/// `retry_max`) and body; the retry to answer when the hub is unreachable or the answer unread.
+async fn exchange(
+    request: reqwest::RequestBuilder,
+    retry_max: Duration,
+) -> Result<(u16, Option<Duration>, bytes::Bytes), BulkAttempt> {
+    let resp = match request.send().await {
+        Ok(r) => r,
+        Err(e) => return Err(retry(format!("hub unreachable: {e}"))),
+    };
+    let status = resp.status().as_u16();
+    let after = retry_after(&resp, retry_max);
+    match resp.bytes().await {
+        Ok(body) => Ok((status, after, body)),
+        Err(e) => Err(retry(format!("reading the hub's answer: {e}"))),
+    }
 }
 
 fn retry(reason: String) -> BulkAttempt {
@@ -87,22 +93,14 @@ pub async fn deliver_bulk(
         sha256: sha256_hex(payload),
     };
     let url = format!("{}{}", target.base, BULK_UPLOADS);
-    let sent = target
+    let request = target
         .http
         .post(&url)
         .bearer_auth(target.token.expose())
-        .json(&ask)
-        .send()
-        .await;
-    let resp = match sent {
-        Ok(r) => r,
-        Err(e) => return retry(format!("hub unreachable: {e}")),
-    };
-    let status = resp.status().as_u16();
-    let after = retry_after(&resp, retry_max);
-    let body = match resp.bytes().await {
-        Ok(b) => b,
-        Err(e) => return retry(format!("reading the hub's answer: {e}")),
+        .json(&ask);
+    let (status, after, body) = match exchange(request, retry_max).await {
+        Ok(answer) => answer,
+        Err(attempt) => return attempt,
     };
     if status == 404 {
         return BulkAttempt::Unavailable(format!(
@@ -209,22 +207,14 @@ async fn ingest(
     retry_max: Duration,
 ) -> BulkAttempt {
     let url = format!("{}{}", target.base, ingest_path(&grant.upload_id));
-    let sent = target
+    let request = target
         .http
         .post(&url)
         .bearer_auth(target.token.expose())
-        .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
-        .send()
-        .await;
-    let resp = match sent {
-        Ok(r) => r,
-        Err(e) => return retry(format!("hub unreachable: {e}")),
-    };
-    let status = resp.status().as_u16();
-    let after = retry_after(&resp, retry_max);
-    let body = match resp.bytes().await {
-        Ok(b) => b,
-        Err(e) => return retry(format!("reading the hub's answer: {e}")),
+        .header(IDEMPOTENCY_KEY_HEADER, idempotency_key);
+    let (status, after, body) = match exchange(request, retry_max).await {
+        Ok(answer) => answer,
+        Err(attempt) => return attempt,
     };
     let code = error_code(&body);
     let upload_failed = matches!(

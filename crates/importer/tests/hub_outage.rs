@@ -15,13 +15,19 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::crash::{seed, Link, Site, SiteOptions};
+use common::crash::{seed, Importer, Link, Site, SiteOptions};
 use common::Backend;
 use rand::Rng;
 use wfm_faultproxy::{FaultMode, HttpFault};
 
-async fn site(backend: Backend, link: Link, max_mib: Option<u64>, agents: usize) -> Site {
-    Site::start(
+/// A site with the importer started and connected to the CTI emulator.
+async fn site(
+    backend: Backend,
+    link: Link,
+    max_mib: Option<u64>,
+    agents: usize,
+) -> (Site, Importer) {
+    let mut site = Site::start(
         SiteOptions {
             backend,
             link,
@@ -30,19 +36,32 @@ async fn site(backend: Backend, link: Link, max_mib: Option<u64>, agents: usize)
         },
         seed("hub_outage"),
     )
-    .await
+    .await;
+    let opens = site.cti.opens();
+    let importer = site.start_importer();
+    site.wait_connected(opens).await;
+    (site, importer)
 }
 
-/// Every (agent, reason) the emulator sent.
-fn all_sent(site: &Site) -> Vec<(String, u16)> {
-    site.sent().into_iter().map(|(a, _, r)| (a, r)).collect()
+/// Waits up to `within` for the hub to hold every (agent, reason) the emulator sent; answers them.
+async fn converge(site: &Site, importer: &Importer, within: Duration) -> Vec<(String, u16)> {
+    let sent: Vec<(String, u16)> = site.sent().into_iter().map(|(a, _, r)| (a, r)).collect();
+    if let Err(e) = site.converged(&sent, within).await {
+        panic!("{e}\n{}", importer.log_text());
+    }
+    sent
+}
+
+/// Stops the importer and checks the hub holds every event of `sent` once.
+async fn stop_and_check(site: Site, importer: Importer, sent: &[(String, u16)]) {
+    importer.stop().await;
+    let summary = site.check(sent).await.unwrap();
+    assert_eq!(summary.held, summary.sent, "every event once");
+    site.finish().await;
 }
 
 async fn link_cut_for_a_long_stretch(backend: Backend) {
-    let mut site = site(backend, Link::Tcp, None, 6).await;
-    let opens = site.cti.opens();
-    let mut importer = site.start_importer();
-    site.wait_connected(opens).await;
+    let (mut site, mut importer) = site(backend, Link::Tcp, None, 6).await;
     let first = site.push_round();
     if let Err(e) = site.converged(&first, Duration::from_secs(60)).await {
         panic!("{e}\n{}", importer.log_text());
@@ -67,14 +86,8 @@ async fn link_cut_for_a_long_stretch(backend: Backend) {
         "the importer said nothing about the hub being away:\n{failed}"
     );
     site.proxy.as_ref().unwrap().set(FaultMode::Pass);
-    let sent = all_sent(&site);
-    if let Err(e) = site.converged(&sent, Duration::from_secs(120)).await {
-        panic!("{e}\n{}", importer.log_text());
-    }
-    importer.stop().await;
-    let summary = site.check(&sent).await.unwrap();
-    assert_eq!(summary.held, summary.sent, "every event once");
-    site.finish().await;
+    let sent = converge(&site, &importer, Duration::from_secs(120)).await;
+    stop_and_check(site, importer, &sent).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,10 +101,7 @@ async fn hub_link_cut_for_a_long_stretch_then_everything_once_and_in_order_postg
 }
 
 async fn retry_after_periods(backend: Backend) {
-    let mut site = site(backend, Link::Http, None, 6).await;
-    let opens = site.cti.opens();
-    let mut importer = site.start_importer();
-    site.wait_connected(opens).await;
+    let (mut site, mut importer) = site(backend, Link::Http, None, 6).await;
     for period in 0..4 {
         let code = if period % 2 == 0 { 503 } else { 429 };
         site.proxy
@@ -112,10 +122,7 @@ async fn retry_after_periods(backend: Backend) {
             site.change_users();
         }
     }
-    let sent = all_sent(&site);
-    if let Err(e) = site.converged(&sent, Duration::from_secs(120)).await {
-        panic!("{e}\n{}", importer.log_text());
-    }
+    let sent = converge(&site, &importer, Duration::from_secs(120)).await;
     let faults = site.proxy.as_ref().unwrap().stats().faults_applied();
     assert!(faults > 0, "the proxy answered no request with 503/429");
     let log = importer.log_text();
@@ -124,10 +131,7 @@ async fn retry_after_periods(backend: Backend) {
         "no retry waited the 1 s Retry-After:\n{log}"
     );
     importer.assert_running();
-    importer.stop().await;
-    let summary = site.check(&sent).await.unwrap();
-    assert_eq!(summary.held, summary.sent, "every event once");
-    site.finish().await;
+    stop_and_check(site, importer, &sent).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,10 +145,7 @@ async fn periods_of_503_and_429_with_retry_after_lose_and_duplicate_nothing_post
 }
 
 async fn full_disk_budget(backend: Backend) {
-    let mut site = site(backend, Link::Tcp, Some(1), 50).await;
-    let opens = site.cti.opens();
-    let mut importer = site.start_importer();
-    site.wait_connected(opens).await;
+    let (mut site, mut importer) = site(backend, Link::Tcp, Some(1), 50).await;
     site.proxy.as_ref().unwrap().set(FaultMode::Cut);
     // Fill the 1 MiB budget: rounds of 50 agents until the importer says the outbox is full.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -170,14 +171,8 @@ async fn full_disk_budget(backend: Backend) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     importer.assert_running();
     site.proxy.as_ref().unwrap().set(FaultMode::Pass);
-    let sent = all_sent(&site);
-    if let Err(e) = site.converged(&sent, Duration::from_secs(180)).await {
-        panic!("{e}\n{}", importer.log_text());
-    }
-    importer.stop().await;
-    let summary = site.check(&sent).await.unwrap();
-    assert_eq!(summary.held, summary.sent, "every event once");
-    site.finish().await;
+    let sent = converge(&site, &importer, Duration::from_secs(180)).await;
+    stop_and_check(site, importer, &sent).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -36,6 +36,7 @@ use wfm_sources::http::{build_client, HttpOptions};
 pub use error::DeliveryError;
 pub use kind::{parse_source, source_name, Kind};
 pub use open::{default_key_file, open_outbox, outbox_dir};
+pub(crate) use transport::retry_after;
 pub use transport::{classify, idempotency_key, send, Outcome, Reply, RetryPolicy, Target};
 
 /// Runs blocking outbox I/O off the async threads.

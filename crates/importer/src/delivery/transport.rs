@@ -118,7 +118,8 @@ pub struct Target {
     pub bulk_threshold_bytes: u64,
 }
 
-fn retry_after(resp: &reqwest::Response, max: Duration) -> Option<Duration> {
+/// The answer's `Retry-After` in seconds, at most `max`; `None` when absent or not a number.
+pub(crate) fn retry_after(resp: &reqwest::Response, max: Duration) -> Option<Duration> {
     let secs = resp
         .headers()
         .get(reqwest::header::RETRY_AFTER)?
