@@ -12,8 +12,8 @@
 //! Ids are UUID v4 text; times are RFC 3339 UTC text with microseconds.
 
 mod adherence;
-mod bulk;
 mod audit;
+mod bulk;
 mod common;
 mod encryption;
 mod error;
@@ -28,20 +28,20 @@ mod states;
 pub mod testing;
 
 pub use adherence::{ScheduleReplaced, StoredException};
-pub use bulk::{BulkAnswer, BulkUpload, NewBulkUpload};
 pub use audit::{
     AuditEntry, AuditEvent, AuditFilter, AuditProblem, AuditVerification, GENESIS_HASH,
 };
-pub use security::{ApiTokenRow, NewApiToken, ProjectDeletion, ProjectRow};
+pub use bulk::{BulkAnswer, BulkUpload, NewBulkUpload};
 pub use encryption::{
     DataKeyStatus, ProjectCrypto, ProjectKeyStatus, RewrapReport, BLIND_INDEX_PREFIX, SEALED_PREFIX,
 };
 pub use error::StoreError;
+pub use intervals::{to_ms, validate_interval_batch, NewestInterval, INTERVAL_LENGTHS};
 pub use scim::{
     ScimGroupRow, ScimGroupWrite, ScimMemberRef, ScimRefusal, ScimUserChildren, ScimUserRow,
     ScimUserWrite, ScimWriteResult, SCIM_SOURCE,
 };
-pub use intervals::{to_ms, validate_interval_batch, NewestInterval, INTERVAL_LENGTHS};
+pub use security::{ApiTokenRow, NewApiToken, ProjectDeletion, ProjectRow};
 pub use states::{
     validate_reason_codes, validate_state_batch, LatestState, SourceGap, StateOutcome,
     MAX_STATE_EVENTS,
