@@ -5,7 +5,7 @@
 use crate::admin::cli_audit::AuditCommand;
 use crate::admin::cli_projects::{ProjectCommand, TokenCommand};
 use crate::tls;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use wfm_config::{ConfigError, HubConfig};
 
@@ -53,65 +53,30 @@ pub enum Command {
         out_key: PathBuf,
     },
     /// Manage projects in the store (`create`, `list`, `delete`).
-    Project {
-        /// The hub configuration file (its `[storage]` is opened).
-        #[arg(
-            long,
-            short,
-            default_value = "hub.toml",
-            env = "WFM_HUB_CONFIG",
-            global = true
-        )]
-        config: PathBuf,
-        /// What to do.
-        #[command(subcommand)]
-        command: ProjectCommand,
-    },
+    Project(StoreCommand<ProjectCommand>),
     /// Manage API tokens (`issue`, `list`, `revoke`).
-    Token {
-        /// The hub configuration file (its `[storage]` is opened).
-        #[arg(
-            long,
-            short,
-            default_value = "hub.toml",
-            env = "WFM_HUB_CONFIG",
-            global = true
-        )]
-        config: PathBuf,
-        /// What to do.
-        #[command(subcommand)]
-        command: TokenCommand,
-    },
+    Token(StoreCommand<TokenCommand>),
     /// Inspect the audit log (`verify`, `list`, `purge`).
-    Audit {
-        /// The hub configuration file (its `[storage]` is opened).
-        #[arg(
-            long,
-            short,
-            default_value = "hub.toml",
-            env = "WFM_HUB_CONFIG",
-            global = true
-        )]
-        config: PathBuf,
-        /// What to do.
-        #[command(subcommand)]
-        command: AuditCommand,
-    },
+    Audit(StoreCommand<AuditCommand>),
     /// Encryption-at-rest keys (`status`, `rotate`; see docs/encryption.md).
-    Keys {
-        /// The hub configuration file (its `[storage]` is opened).
-        #[arg(
-            long,
-            short,
-            default_value = "hub.toml",
-            env = "WFM_HUB_CONFIG",
-            global = true
-        )]
-        config: PathBuf,
-        /// What to do.
-        #[command(subcommand)]
-        command: crate::cli_keys::KeysCommand,
-    },
+    Keys(StoreCommand<crate::cli_keys::KeysCommand>),
+}
+
+/// An administration command: the configuration whose `[storage]` is opened, and what to do.
+#[derive(Debug, Args)]
+pub struct StoreCommand<C: Subcommand> {
+    /// The hub configuration file (its `[storage]` is opened).
+    #[arg(
+        long,
+        short,
+        default_value = "hub.toml",
+        env = "WFM_HUB_CONFIG",
+        global = true
+    )]
+    pub config: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: C,
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -124,14 +89,18 @@ pub fn run(cli: Cli) -> i32 {
             out_cert,
             out_key,
         } => gen_cert(&hosts, &out_cert, &out_key),
-        Command::Project { config, command } => {
+        Command::Project(StoreCommand { config, command }) => {
             crate::admin::cli_projects::run_project(&config, command)
         }
-        Command::Token { config, command } => {
+        Command::Token(StoreCommand { config, command }) => {
             crate::admin::cli_projects::run_token(&config, command)
         }
-        Command::Audit { config, command } => crate::admin::cli_audit::run_audit(&config, command),
-        Command::Keys { config, command } => crate::cli_keys::run_keys(&config, command),
+        Command::Audit(StoreCommand { config, command }) => {
+            crate::admin::cli_audit::run_audit(&config, command)
+        }
+        Command::Keys(StoreCommand { config, command }) => {
+            crate::cli_keys::run_keys(&config, command)
+        }
     }
 }
 

@@ -179,21 +179,28 @@ pub fn parse_expiry(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, S
         .map_err(|_| format!("cannot read '{text}': {hint}"))
 }
 
+/// The exit code of a command's result: 0, or the code it failed with.
+fn exit_code(result: Result<(), i32>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(code) => code,
+    }
+}
+
+/// Prints a store error; answers the exit code of runtime failures.
+fn fail(e: wfm_store::StoreError) -> i32 {
+    eprintln!("error: {e}");
+    EXIT_FAILURE
+}
+
 /// Runs `wfm-hub project …`.
 pub fn run_project(config: &Path, command: ProjectCommand) -> i32 {
     with_store(config, |store, _| async move {
-        match project(&store, command).await {
-            Ok(()) => 0,
-            Err(code) => code,
-        }
+        exit_code(project(&store, command).await)
     })
 }
 
 async fn project(store: &Store, command: ProjectCommand) -> Result<(), i32> {
-    let fail = |e: wfm_store::StoreError| {
-        eprintln!("error: {e}");
-        EXIT_FAILURE
-    };
     match command {
         ProjectCommand::Create { id, name, roles } => {
             let p = project_id(&id)?;
@@ -275,18 +282,11 @@ async fn project(store: &Store, command: ProjectCommand) -> Result<(), i32> {
 /// Runs `wfm-hub token …`.
 pub fn run_token(config: &Path, command: TokenCommand) -> i32 {
     with_store(config, |store, _| async move {
-        match token(&store, command).await {
-            Ok(()) => 0,
-            Err(code) => code,
-        }
+        exit_code(token(&store, command).await)
     })
 }
 
 async fn token(store: &Store, command: TokenCommand) -> Result<(), i32> {
-    let fail = |e: wfm_store::StoreError| {
-        eprintln!("error: {e}");
-        EXIT_FAILURE
-    };
     let now = OffsetDateTime::now_utc();
     match command {
         TokenCommand::Issue {
