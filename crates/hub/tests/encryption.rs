@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use wfm_crypto::{KeyEncryptionKey, LocalKek, DEFAULT_ENCRYPTION_LIMIT};
 use wfm_model::ProjectId;
 use wfm_store::testing::TestDatabase;
-use wfm_store::Store;
+use wfm_store::{Db, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wfm-hub");
 const TOKEN: &str = "keys-token-0123456789abcdef0123456789abcdef";
@@ -134,9 +134,9 @@ async fn scenario(db: TestDatabase) {
     ] {
         assert_eq!(c.open("users", "email", row, sealed).unwrap(), plain);
     }
-    match &store {
-        Store::Sqlite(pool) => pool.close().await,
-        Store::Postgres(pool) => pool.close().await,
+    match store.db() {
+        Db::Sqlite(pool) => pool.close().await,
+        Db::Postgres(pool) => pool.close().await,
     }
     db.finish().await;
 }

@@ -10,9 +10,11 @@ use axum::body::Body;
 use axum::http::{header, Method, Request};
 use common::{TestHub, TOKEN_A};
 use futures::stream;
+use http_body_util::BodyExt as _;
+use tower::ServiceExt as _;
 
-/// Every JSON entry point: method, path, content type. The bulk path is not here: its create
-/// call needs a configured `[bulk]` (404 without) and its ingest runs the direct routes' handler.
+/// Every JSON entry point: method, path, content type. The bulk path is in its own table below:
+/// its create call needs a configured `[bulk]` (404 without).
 const ENTRY_POINTS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/directory/sync", "application/json"),
     ("POST", "/api/v1/intervals", "application/json"),
@@ -183,4 +185,112 @@ async fn sqlite_hostile_input_is_refused_and_nothing_is_stored() {
 async fn postgres_hostile_input_is_refused_and_nothing_is_stored() {
     hostile_input_is_refused_and_nothing_is_stored(&TestHub::postgres_with_limit(LIMIT).await)
         .await;
+}
+
+/// The hub's router with `[bulk]` configured. The object store is a closed loopback port: a
+/// hostile body must be refused before anything is signed or fetched, and signing a valid
+/// request needs no I/O.
+fn with_bulk(hub: &TestHub) -> axum::Router {
+    let cfg = wfm_config::BulkConfig {
+        endpoint: Some("http://127.0.0.1:9".to_string()),
+        bucket: "wfm-hostile".to_string(),
+        region: "us-east-1".to_string(),
+        access_key_id: Some("hostile-access-key".to_string()),
+        secret_access_key: Some(wfm_config::Secret::new("hostile-secret-key")),
+        allow_http: true,
+        url_ttl: std::time::Duration::from_secs(15 * 60),
+        prefix: "wfm-bulk/".to_string(),
+        max_object_bytes: 16 * 1024 * 1024,
+    };
+    let bulk = wfm_hub::routes::bulk::Bulk::from_config(&cfg).unwrap();
+    wfm_hub::app(wfm_hub::AppState {
+        bulk,
+        ..hub.state.clone()
+    })
+}
+
+async fn send_to(router: &axum::Router, request: Request<Body>) -> (u16, String) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// `POST /api/v1/bulk/uploads` with every payload and 100 MB: a clear 4xx, no upload handed
+/// out. `POST /api/v1/bulk/uploads/{id}/ingest` never reads its request body (the batch comes
+/// from object storage): with the same bodies on an unknown id it answers 404 at once. A valid
+/// create afterwards answers 201, so the 4xx above are not "bulk not configured".
+async fn bulk_refuses_hostile_input(hub: &TestHub) {
+    let router = with_bulk(hub);
+    let create = "/api/v1/bulk/uploads";
+    let ingest = "/api/v1/bulk/uploads/no-such-upload/ingest";
+    for (n, (name, body, ct)) in payloads().into_iter().enumerate() {
+        let ct = ct.unwrap_or("application/json");
+        let key = format!("bulk-hostile-{n}");
+        let (status, text) = send_to(
+            &router,
+            request("POST", create, ct, &key, Body::from(body.clone())),
+        )
+        .await;
+        assert!(
+            [400, 413, 415, 422].contains(&status),
+            "POST {create} with {name}: {status} {text}"
+        );
+        assert!(
+            text.contains("error") && !text.contains("upload_id"),
+            "POST {create} with {name}: {text}"
+        );
+        let (status, text) =
+            send_to(&router, request("POST", ingest, ct, &key, Body::from(body))).await;
+        assert_eq!(status, 404, "POST {ingest} with {name}: {text}");
+        assert!(!text.contains("bulk_not_configured"), "{text}");
+    }
+    let (status, text) = send_to(
+        &router,
+        request(
+            "POST",
+            create,
+            "application/json",
+            "bulk-big",
+            hundred_megabytes(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 413, "POST {create} with 100 MB: {text}");
+    let (status, text) = send_to(
+        &router,
+        request(
+            "POST",
+            ingest,
+            "application/json",
+            "bulk-big-2",
+            hundred_megabytes(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 404, "POST {ingest} with 100 MB: {text}");
+    nothing_stored(hub).await;
+    let valid = serde_json::json!({"route": "intervals", "bytes": 10, "sha256": "a".repeat(64)});
+    let (status, text) = send_to(
+        &router,
+        request(
+            "POST",
+            create,
+            "application/json",
+            "bulk-valid",
+            Body::from(valid.to_string()),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "a valid create in the same rig: {text}");
+}
+
+#[tokio::test]
+async fn sqlite_bulk_refuses_hostile_input() {
+    bulk_refuses_hostile_input(&TestHub::sqlite_with_limit(LIMIT).await).await;
+}
+
+#[tokio::test]
+async fn postgres_bulk_refuses_hostile_input() {
+    bulk_refuses_hostile_input(&TestHub::postgres_with_limit(LIMIT).await).await;
 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 use wfm_store::testing::TestDatabase;
-use wfm_store::Store;
+use wfm_store::{Db, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wfm-hub");
 const TOKEN: &str = "cli-token-0123456789abcdef0123456789abcdef";
@@ -39,11 +39,11 @@ fn text(out: &Output) -> (String, String) {
 }
 
 async fn exec(store: &Store, sql: &str) {
-    match store {
-        Store::Sqlite(pool) => {
+    match store.db() {
+        Db::Sqlite(pool) => {
             sqlx::query(sql).execute(pool).await.unwrap();
         }
-        Store::Postgres(pool) => {
+        Db::Postgres(pool) => {
             sqlx::query(sql).execute(pool).await.unwrap();
         }
     }

@@ -5,7 +5,7 @@
 
 use crate::error::StoreError;
 use crate::intervals::to_ms;
-use crate::{postgres, sqlite, Store};
+use crate::{postgres, sqlite, Db, Store};
 use time::OffsetDateTime;
 use wfm_adherence::{AuthorizedException, RuleBook, ScheduledActivity};
 use wfm_model::ProjectId;
@@ -65,11 +65,9 @@ impl Store {
         entries: &[ScheduledActivity],
     ) -> Result<ScheduleReplaced, StoreError> {
         let (from, to) = (to_ms(range.from), to_ms(range.to));
-        match self {
-            Store::Sqlite(p) => {
-                sqlite::replace_schedule(p, project, agents, from, to, entries).await
-            }
-            Store::Postgres(p) => {
+        match &self.db {
+            Db::Sqlite(p) => sqlite::replace_schedule(p, project, agents, from, to, entries).await,
+            Db::Postgres(p) => {
                 postgres::replace_schedule(p, project, agents, from, to, entries).await
             }
         }
@@ -84,9 +82,9 @@ impl Store {
         range: TimeRange,
     ) -> Result<Vec<ScheduledActivity>, StoreError> {
         let (from, to) = (to_ms(range.from), to_ms(range.to));
-        match self {
-            Store::Sqlite(p) => sqlite::schedule(p, project, agents, from, to).await,
-            Store::Postgres(p) => postgres::schedule(p, project, agents, from, to).await,
+        match &self.db {
+            Db::Sqlite(p) => sqlite::schedule(p, project, agents, from, to).await,
+            Db::Postgres(p) => postgres::schedule(p, project, agents, from, to).await,
         }
     }
 
@@ -96,18 +94,18 @@ impl Store {
         project: &ProjectId,
         rules: &RuleBook,
     ) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(p) => sqlite::put_adherence_rules(p, project, rules).await,
-            Store::Postgres(p) => postgres::put_adherence_rules(p, project, rules).await,
+        match &self.db {
+            Db::Sqlite(p) => sqlite::put_adherence_rules(p, project, rules).await,
+            Db::Postgres(p) => postgres::put_adherence_rules(p, project, rules).await,
         }
     }
 
     /// The project's activity definitions (ordered by id) and rule overrides (in stored
     /// order); empty when none were stored.
     pub async fn adherence_rules(&self, project: &ProjectId) -> Result<RuleBook, StoreError> {
-        match self {
-            Store::Sqlite(p) => sqlite::adherence_rules(p, project).await,
-            Store::Postgres(p) => postgres::adherence_rules(p, project).await,
+        match &self.db {
+            Db::Sqlite(p) => sqlite::adherence_rules(p, project).await,
+            Db::Postgres(p) => postgres::adherence_rules(p, project).await,
         }
     }
 
@@ -120,11 +118,9 @@ impl Store {
         exception: &AuthorizedException,
         now: OffsetDateTime,
     ) -> Result<String, StoreError> {
-        match self {
-            Store::Sqlite(p) => sqlite::add_adherence_exception(p, project, exception, now).await,
-            Store::Postgres(p) => {
-                postgres::add_adherence_exception(p, project, exception, now).await
-            }
+        match &self.db {
+            Db::Sqlite(p) => sqlite::add_adherence_exception(p, project, exception, now).await,
+            Db::Postgres(p) => postgres::add_adherence_exception(p, project, exception, now).await,
         }
     }
 
@@ -137,11 +133,9 @@ impl Store {
         range: TimeRange,
     ) -> Result<Vec<StoredException>, StoreError> {
         let (from, to) = (to_ms(range.from), to_ms(range.to));
-        match self {
-            Store::Sqlite(p) => sqlite::adherence_exceptions(p, project, agents, from, to).await,
-            Store::Postgres(p) => {
-                postgres::adherence_exceptions(p, project, agents, from, to).await
-            }
+        match &self.db {
+            Db::Sqlite(p) => sqlite::adherence_exceptions(p, project, agents, from, to).await,
+            Db::Postgres(p) => postgres::adherence_exceptions(p, project, agents, from, to).await,
         }
     }
 }

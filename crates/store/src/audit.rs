@@ -11,7 +11,7 @@
 
 use crate::common::{format_time, to_i64};
 use crate::error::StoreError;
-use crate::Store;
+use crate::{Db, Store};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -169,8 +169,8 @@ where
 /// locked `(seq, hash, anchor_seq, anchor_hash)`; commits after it.
 macro_rules! with_head_locked {
     ($self:ident, $tx:ident, $head:ident => $body:expr) => {
-        match $self {
-            Store::Sqlite(pool) => {
+        match &$self.db {
+            Db::Sqlite(pool) => {
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let $head: (i64, String, i64, String) = sqlx::query_as(
                     "SELECT seq, hash, anchor_seq, anchor_hash FROM audit_head WHERE id = 1",
@@ -181,7 +181,7 @@ macro_rules! with_head_locked {
                 $tx.commit().await?;
                 out
             }
-            Store::Postgres(pool) => {
+            Db::Postgres(pool) => {
                 let mut $tx = pool.begin().await?;
                 let $head: (i64, String, i64, String) = sqlx::query_as(
                     "SELECT seq, hash, anchor_seq, anchor_hash FROM audit_head \
@@ -260,8 +260,8 @@ impl Store {
         let since = filter.since.map(format_time);
         let like = filter.outcome.as_ref().map(|o| format!("{o}:%"));
         let limit = to_i64(filter.limit.unwrap_or(1000).clamp(1, 1_000_000));
-        let mut entries: Vec<AuditEntry> = match self {
-            Store::Sqlite(pool) => {
+        let mut entries: Vec<AuditEntry> = match &self.db {
+            Db::Sqlite(pool) => {
                 let rows = sqlx::query(&sql)
                     .bind(&filter.project)
                     .bind(&since)
@@ -273,7 +273,7 @@ impl Store {
                     .await?;
                 rows.iter().map(decode_entry).collect::<Result<_, _>>()?
             }
-            Store::Postgres(pool) => {
+            Db::Postgres(pool) => {
                 let rows = sqlx::query(&sql)
                     .bind(&filter.project)
                     .bind(&since)
@@ -295,11 +295,11 @@ impl Store {
         let head_sql = "SELECT seq, hash, anchor_seq, anchor_hash FROM audit_head WHERE id = 1";
         let page_sql =
             format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
-        let (head_seq, _head_hash, anchor_seq, anchor_hash): (i64, String, i64, String) = match self
-        {
-            Store::Sqlite(pool) => sqlx::query_as(head_sql).fetch_one(pool).await?,
-            Store::Postgres(pool) => sqlx::query_as(head_sql).fetch_one(pool).await?,
-        };
+        let (head_seq, _head_hash, anchor_seq, anchor_hash): (i64, String, i64, String) =
+            match &self.db {
+                Db::Sqlite(pool) => sqlx::query_as(head_sql).fetch_one(pool).await?,
+                Db::Postgres(pool) => sqlx::query_as(head_sql).fetch_one(pool).await?,
+            };
         let mut report = AuditVerification {
             checked: 0,
             anchor_seq,
@@ -309,8 +309,8 @@ impl Store {
         let mut last_seq = anchor_seq;
         let mut last_hash = anchor_hash;
         loop {
-            let page: Vec<AuditEntry> = match self {
-                Store::Sqlite(pool) => {
+            let page: Vec<AuditEntry> = match &self.db {
+                Db::Sqlite(pool) => {
                     let rows = sqlx::query(&page_sql)
                         .bind(last_seq)
                         .bind(VERIFY_CHUNK)
@@ -318,7 +318,7 @@ impl Store {
                         .await?;
                     rows.iter().map(decode_entry).collect::<Result<_, _>>()?
                 }
-                Store::Postgres(pool) => {
+                Db::Postgres(pool) => {
                     let rows = sqlx::query(&page_sql)
                         .bind(last_seq)
                         .bind(VERIFY_CHUNK)

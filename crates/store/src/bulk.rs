@@ -8,7 +8,7 @@
 
 use crate::common::{format_time, to_i64, to_u64};
 use crate::error::StoreError;
-use crate::Store;
+use crate::{Db, Store};
 use time::OffsetDateTime;
 use wfm_model::ProjectId;
 
@@ -87,9 +87,9 @@ const COLUMNS: &str = "id, route, object_path, bytes, sha256, data_key, created_
 /// Runs the same block with the pool of either backend bound to `$pool`.
 macro_rules! with_pool {
     ($self:ident, $pool:ident => $body:expr) => {
-        match $self {
-            Store::Sqlite($pool) => $body,
-            Store::Postgres($pool) => $body,
+        match &$self.db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
         }
     };
 }

@@ -33,7 +33,8 @@ pub use audit::{
 };
 pub use bulk::{BulkAnswer, BulkUpload, NewBulkUpload};
 pub use encryption::{
-    DataKeyStatus, ProjectCrypto, ProjectKeyStatus, RewrapReport, BLIND_INDEX_PREFIX, SEALED_PREFIX,
+    AtRest, DataKeyStatus, ProjectCrypto, ProjectKeyStatus, RewrapReport, BLIND_INDEX_PREFIX,
+    SEALED_PREFIX,
 };
 pub use error::StoreError;
 pub use intervals::{to_ms, validate_interval_batch, NewestInterval, INTERVAL_LENGTHS};
@@ -58,9 +59,19 @@ use wfm_protocol::{
     UserView,
 };
 
-/// A handle on the hub database. Cheap to clone (the pools are shared).
+/// A handle on the hub database. Cheap to clone (the pools and the key cache are shared).
+///
+/// Opened with [`Store::open`] it writes personal data in clear; [`Store::with_encryption`]
+/// switches on encryption at rest (see [`encryption::AtRest`]).
 #[derive(Debug, Clone)]
-pub enum Store {
+pub struct Store {
+    db: Db,
+    at_rest: Option<std::sync::Arc<encryption::AtRest>>,
+}
+
+/// The database behind a [`Store`]: one connection pool of the active backend.
+#[derive(Debug, Clone)]
+pub enum Db {
     /// Embedded SQLite file.
     Sqlite(sqlx::SqlitePool),
     /// PostgreSQL server.
@@ -122,9 +133,9 @@ pub enum IntervalOutcome {
 /// Calls the same-named function of the active backend.
 macro_rules! dispatch {
     ($self:ident, $f:ident ( $($arg:expr),* )) => {
-        match $self {
-            Store::Sqlite(pool) => sqlite::$f(pool, $($arg),*).await,
-            Store::Postgres(pool) => postgres::$f(pool, $($arg),*).await,
+        match &$self.db {
+            Db::Sqlite(pool) => sqlite::$f(pool, $($arg),*).await,
+            Db::Postgres(pool) => postgres::$f(pool, $($arg),*).await,
         }
     };
 }
@@ -137,21 +148,42 @@ impl Store {
     /// [`StoreError::Database`] when the server cannot be reached, [`StoreError::Migration`].
     pub async fn open(url: &str, max_connections: u32) -> Result<Store, StoreError> {
         if url.starts_with("sqlite:") {
-            return Ok(Store::Sqlite(sqlite::open(url, max_connections).await?));
+            return Ok(Store::from_db(Db::Sqlite(
+                sqlite::open(url, max_connections).await?,
+            )));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Store::Postgres(postgres::open(url, max_connections).await?));
+            return Ok(Store::from_db(Db::Postgres(
+                postgres::open(url, max_connections).await?,
+            )));
         }
         Err(StoreError::InvalidUrl(
             "expected sqlite://… or postgres://…".into(),
         ))
     }
 
+    fn from_db(db: Db) -> Store {
+        Store { db, at_rest: None }
+    }
+
+    /// The database (for tests and tools that need raw SQL).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Closes the pool (waits for connections in use to be returned).
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+
     /// `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
-        match self {
-            Store::Sqlite(_) => "sqlite",
-            Store::Postgres(_) => "postgres",
+        match &self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
         }
     }
 
@@ -174,11 +206,9 @@ impl Store {
 
     /// True when the project exists.
     pub async fn project_exists(&self, project: &ProjectId) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(pool) => {
-                sqlite::project_exists(&mut *pool.acquire().await?, project).await
-            }
-            Store::Postgres(pool) => {
+        match &self.db {
+            Db::Sqlite(pool) => sqlite::project_exists(&mut *pool.acquire().await?, project).await,
+            Db::Postgres(pool) => {
                 postgres::project_exists(&mut *pool.acquire().await?, project).await
             }
         }
@@ -186,9 +216,9 @@ impl Store {
 
     /// The project's role names (empty for an unknown project).
     pub async fn roles(&self, project: &ProjectId) -> Result<BTreeSet<String>, StoreError> {
-        match self {
-            Store::Sqlite(pool) => sqlite::roles(&mut *pool.acquire().await?, project).await,
-            Store::Postgres(pool) => postgres::roles(&mut *pool.acquire().await?, project).await,
+        match &self.db {
+            Db::Sqlite(pool) => sqlite::roles(&mut *pool.acquire().await?, project).await,
+            Db::Postgres(pool) => postgres::roles(&mut *pool.acquire().await?, project).await,
         }
     }
 

@@ -1,6 +1,6 @@
 //! The identities the cross-source person matcher needs (`wfm_sync::match_people`).
 
-use crate::{Store, StoreError};
+use crate::{Db, Store, StoreError};
 use sqlx::Row;
 use wfm_model::ProjectId;
 use wfm_sync::Identity;
@@ -30,15 +30,15 @@ impl Store {
     /// Every user of the project (enabled or not), across all sources, with the fields the
     /// person matcher compares.
     pub async fn identities(&self, project: &ProjectId) -> Result<Vec<Identity>, StoreError> {
-        let rows = match self {
-            Store::Sqlite(pool) => sqlx::query(IDENTITIES_SQL)
+        let rows = match &self.db {
+            Db::Sqlite(pool) => sqlx::query(IDENTITIES_SQL)
                 .bind(project.as_str())
                 .fetch_all(pool)
                 .await?
                 .iter()
                 .map(identity_from)
                 .collect::<Result<Vec<_>, _>>()?,
-            Store::Postgres(pool) => sqlx::query(IDENTITIES_SQL)
+            Db::Postgres(pool) => sqlx::query(IDENTITIES_SQL)
                 .bind(project.as_str())
                 .fetch_all(pool)
                 .await?

@@ -12,7 +12,7 @@
 //! per project), so the userName uniqueness check and the write are one step.
 
 use crate::common::{format_time, new_id};
-use crate::{Store, StoreError};
+use crate::{Db, Store, StoreError};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use wfm_model::ProjectId;
@@ -143,9 +143,9 @@ pub type ScimWriteResult = Result<String, ScimRefusal>;
 /// Calls the same-named function of the backend module.
 macro_rules! scim_dispatch {
     ($self:ident, $f:ident ( $($arg:expr),* )) => {
-        match $self {
-            Store::Sqlite(pool) => sqlite_scim::$f(pool, $($arg),*).await,
-            Store::Postgres(pool) => postgres_scim::$f(pool, $($arg),*).await,
+        match &$self.db {
+            Db::Sqlite(pool) => sqlite_scim::$f(pool, $($arg),*).await,
+            Db::Postgres(pool) => postgres_scim::$f(pool, $($arg),*).await,
         }
     };
 }

@@ -8,7 +8,7 @@
 
 use crate::common::{format_time, to_u64};
 use crate::error::StoreError;
-use crate::Store;
+use crate::{Db, Store};
 use time::OffsetDateTime;
 use wfm_model::ProjectId;
 
@@ -93,9 +93,9 @@ const TOKEN_COLUMNS: &str =
 
 macro_rules! with_pool {
     ($self:ident, $pool:ident => $body:expr) => {
-        match $self {
-            Store::Sqlite($pool) => $body,
-            Store::Postgres($pool) => $body,
+        match &$self.db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
         }
     };
 }
@@ -232,8 +232,8 @@ impl Store {
 
     /// The tables that have a column named `column`.
     async fn tables_with_column(&self, column: &str) -> Result<Vec<String>, StoreError> {
-        let names: Vec<(String,)> = match self {
-            Store::Sqlite(pool) => {
+        let names: Vec<(String,)> = match &self.db {
+            Db::Sqlite(pool) => {
                 sqlx::query_as(
                     "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c \
                      WHERE m.type = 'table' AND c.name = $1 ORDER BY m.name",
@@ -242,7 +242,7 @@ impl Store {
                 .fetch_all(pool)
                 .await?
             }
-            Store::Postgres(pool) => {
+            Db::Postgres(pool) => {
                 sqlx::query_as(
                     "SELECT table_name::text FROM information_schema.columns \
                      WHERE table_schema = current_schema() AND column_name = $1 \

@@ -6,7 +6,7 @@
 use crate::common::{Batch, Val};
 use crate::error::StoreError;
 use crate::intervals::to_ms;
-use crate::{postgres, sqlite, Store};
+use crate::{postgres, sqlite, Db, Store};
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 use wfm_model::ProjectId;
@@ -519,11 +519,11 @@ impl Store {
         request_hash: &str,
         now: OffsetDateTime,
     ) -> Result<StateOutcome<ReasonCodeSetResponse>, StoreError> {
-        match self {
-            Store::Sqlite(p) => {
+        match &self.db {
+            Db::Sqlite(p) => {
                 sqlite::put_reason_codes(p, project, set, idempotency_key, request_hash, now).await
             }
-            Store::Postgres(p) => {
+            Db::Postgres(p) => {
                 postgres::put_reason_codes(p, project, set, idempotency_key, request_hash, now)
                     .await
             }
@@ -535,9 +535,9 @@ impl Store {
         &self,
         project: &ProjectId,
     ) -> Result<Vec<ReasonCodeView>, StoreError> {
-        match self {
-            Store::Sqlite(p) => sqlite::reason_codes(p, project).await,
-            Store::Postgres(p) => postgres::reason_codes(p, project).await,
+        match &self.db {
+            Db::Sqlite(p) => sqlite::reason_codes(p, project).await,
+            Db::Postgres(p) => postgres::reason_codes(p, project).await,
         }
     }
 
@@ -560,12 +560,12 @@ impl Store {
         request_hash: &str,
         now: OffsetDateTime,
     ) -> Result<StateOutcome<StateBatchResponse>, StoreError> {
-        match self {
-            Store::Sqlite(p) => {
+        match &self.db {
+            Db::Sqlite(p) => {
                 sqlite::apply_state_batch(p, project, batch, idempotency_key, request_hash, now)
                     .await
             }
-            Store::Postgres(p) => {
+            Db::Postgres(p) => {
                 postgres::apply_state_batch(p, project, batch, idempotency_key, request_hash, now)
                     .await
             }
@@ -583,19 +583,17 @@ impl Store {
         range: TimeRange,
     ) -> Result<Vec<StateSegment>, StoreError> {
         let (from, to) = (to_ms(range.from), to_ms(range.to));
-        match self {
-            Store::Sqlite(p) => sqlite::state_segments(p, project, source, agent, from, to).await,
-            Store::Postgres(p) => {
-                postgres::state_segments(p, project, source, agent, from, to).await
-            }
+        match &self.db {
+            Db::Sqlite(p) => sqlite::state_segments(p, project, source, agent, from, to).await,
+            Db::Postgres(p) => postgres::state_segments(p, project, source, agent, from, to).await,
         }
     }
 
     /// The newest event of every (source, agent) of the project, ordered by (source, agent).
     pub async fn latest_states(&self, project: &ProjectId) -> Result<Vec<LatestState>, StoreError> {
-        match self {
-            Store::Sqlite(p) => sqlite::latest_states(p, project).await,
-            Store::Postgres(p) => postgres::latest_states(p, project).await,
+        match &self.db {
+            Db::Sqlite(p) => sqlite::latest_states(p, project).await,
+            Db::Postgres(p) => postgres::latest_states(p, project).await,
         }
     }
 
@@ -608,9 +606,9 @@ impl Store {
         range: TimeRange,
     ) -> Result<Vec<SourceGap>, StoreError> {
         let (from, to) = (to_ms(range.from), to_ms(range.to));
-        match self {
-            Store::Sqlite(p) => sqlite::feed_gaps(p, project, source, from, to).await,
-            Store::Postgres(p) => postgres::feed_gaps(p, project, source, from, to).await,
+        match &self.db {
+            Db::Sqlite(p) => sqlite::feed_gaps(p, project, source, from, to).await,
+            Db::Postgres(p) => postgres::feed_gaps(p, project, source, from, to).await,
         }
     }
 
@@ -619,9 +617,9 @@ impl Store {
         &self,
         project: &ProjectId,
     ) -> Result<Vec<(String, OffsetDateTime)>, StoreError> {
-        match self {
-            Store::Sqlite(p) => sqlite::newest_state_events(p, project).await,
-            Store::Postgres(p) => postgres::newest_state_events(p, project).await,
+        match &self.db {
+            Db::Sqlite(p) => sqlite::newest_state_events(p, project).await,
+            Db::Postgres(p) => postgres::newest_state_events(p, project).await,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::*;
 use wfm_crypto::{KekRing, KeyEncryptionKey, LocalKek, DEFAULT_ENCRYPTION_LIMIT};
-use wfm_store::{ProjectCrypto, Store, StoreError};
+use wfm_store::{Db, ProjectCrypto, Store, StoreError};
 
 fn kek(id: &str) -> Arc<dyn KeyEncryptionKey> {
     Arc::new(LocalKek::generate(id).unwrap())
@@ -25,12 +25,12 @@ async fn crypto(store: &Store, p: &str, kek: &dyn KeyEncryptionKey) -> ProjectCr
 }
 
 async fn key_table_text(store: &Store) -> String {
-    let rows: Vec<(String, String)> = match store {
-        Store::Sqlite(pool) => sqlx::query_as("SELECT data_keys, index_key FROM encryption_keys")
+    let rows: Vec<(String, String)> = match store.db() {
+        Db::Sqlite(pool) => sqlx::query_as("SELECT data_keys, index_key FROM encryption_keys")
             .fetch_all(pool)
             .await
             .unwrap(),
-        Store::Postgres(pool) => sqlx::query_as("SELECT data_keys, index_key FROM encryption_keys")
+        Db::Postgres(pool) => sqlx::query_as("SELECT data_keys, index_key FROM encryption_keys")
             .fetch_all(pool)
             .await
             .unwrap(),

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use wfm_store::{
-    AuditEvent, AuditFilter, AuditProblem, NewApiToken, ProjectDeletion, Store, StoreError,
+    AuditEvent, AuditFilter, AuditProblem, Db, NewApiToken, ProjectDeletion, Store, StoreError,
 };
 
 fn token(id: &str, project: &str, digest: &str, scopes: &[&str]) -> NewApiToken {
@@ -35,11 +35,11 @@ fn event(n: i64, action: &str, outcome: &str) -> AuditEvent {
 }
 
 async fn exec(store: &Store, sql: &str) {
-    match store {
-        Store::Sqlite(pool) => {
+    match store.db() {
+        Db::Sqlite(pool) => {
             sqlx::query(sql).execute(pool).await.unwrap();
         }
-        Store::Postgres(pool) => {
+        Db::Postgres(pool) => {
             sqlx::query(sql).execute(pool).await.unwrap();
         }
     }
@@ -344,12 +344,12 @@ store_test!(
 store_test!(
     concurrent_appenders_on_two_pools_yield_one_chain,
     |store: Store| async move {
-        let url = match &store {
-            Store::Sqlite(pool) => format!(
+        let url = match store.db() {
+            Db::Sqlite(pool) => format!(
                 "sqlite://{}",
                 pool.connect_options().get_filename().display()
             ),
-            Store::Postgres(pool) => {
+            Db::Postgres(pool) => {
                 let o = pool.connect_options();
                 format!(
                     "postgres://{}@{}:{}/{}",
@@ -379,9 +379,9 @@ store_test!(
         assert_eq!(report.problem, None);
         assert_eq!(report.checked, 40);
         assert_eq!(report.head_seq, 40);
-        match second {
-            Store::Sqlite(pool) => pool.close().await,
-            Store::Postgres(pool) => pool.close().await,
+        match second.db() {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
         }
     }
 );

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use wfm_hub::auth::token_digest_hex;
 use wfm_hub::{app, AppState, ProjectTokens};
 use wfm_model::ProjectId;
-use wfm_store::{NewApiToken, Store};
+use wfm_store::{Db, NewApiToken, Store};
 
 /// Issues a token of `project` with `scopes` straight into the store; answers (id, secret).
 pub async fn issue(
@@ -96,12 +96,12 @@ pub async fn send(router: &axum::Router, request: Request<Body>) -> Resp {
 
 /// The storage URL of a test hub's store (to open a second pool on it).
 pub fn store_url(store: &Store) -> String {
-    match store {
-        Store::Sqlite(pool) => format!(
+    match store.db() {
+        Db::Sqlite(pool) => format!(
             "sqlite://{}",
             pool.connect_options().get_filename().display()
         ),
-        Store::Postgres(pool) => {
+        Db::Postgres(pool) => {
             let o = pool.connect_options();
             format!(
                 "postgres://{}@{}:{}/{}",

@@ -10,7 +10,7 @@ use wfm_model::ProjectId;
 use super::{crypto_error, DataKeyStatus, ProjectCrypto, ProjectKeyStatus, RewrapReport};
 use crate::common::format_time;
 use crate::error::StoreError;
-use crate::Store;
+use crate::{Db, Store};
 
 /// How often an optimistic key update is retried when another writer got in between.
 const UPDATE_ATTEMPTS: usize = 16;
@@ -42,9 +42,9 @@ const SELECT_ROW: &str = "SELECT project, data_keys, index_key, version, updated
 
 macro_rules! with_pool {
     ($self:ident, $pool:ident => $body:expr) => {
-        match $self {
-            Store::Sqlite($pool) => $body,
-            Store::Postgres($pool) => $body,
+        match &$self.db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
         }
     };
 }

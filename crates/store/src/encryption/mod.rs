@@ -30,7 +30,11 @@ pub const SEALED_PREFIX: &str = "enc1:";
 /// Prefix of a blind index value (HMAC-SHA-256, hex).
 pub const BLIND_INDEX_PREFIX: &str = "bi1:";
 
+mod at_rest;
 mod keys;
+
+pub use at_rest::AtRest;
+pub(crate) use at_rest::Fields;
 
 /// One project's unwrapped keys, in memory only: seals and opens field values and computes blind
 /// indexes. Obtained from [`crate::Store::project_crypto`]; may encrypt only what it has reserved with

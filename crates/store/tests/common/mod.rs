@@ -8,7 +8,7 @@ use wfm_model::{
     Attributes, DirectoryGroup, DirectorySnapshot, DirectoryUser, ExternalId, ProjectId, SourceId,
 };
 use wfm_store::testing::TestDatabase;
-use wfm_store::Store;
+use wfm_store::{Db, Store};
 
 /// A store under test and the throwaway database behind it (dropped with it).
 pub struct TestStore {
@@ -34,9 +34,9 @@ impl TestStore {
 
     /// Closes the pools, then drops the database.
     pub async fn finish(self) {
-        match &self.store {
-            Store::Sqlite(pool) => pool.close().await,
-            Store::Postgres(pool) => pool.close().await,
+        match self.store.db() {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
         }
         self.db.finish().await;
     }
