@@ -28,7 +28,46 @@ pub struct HubConfig {
     /// Audit log retention (`[audit]`).
     #[serde(default)]
     pub audit: AuditConfig,
+    /// Encryption at rest (`[encryption]`).
+    #[serde(default)]
+    pub encryption: EncryptionConfig,
+    /// Retention of stored data (`[retention]`).
+    #[serde(default)]
+    pub retention: RetentionConfig,
 }
+
+/// `[encryption]`: encryption at rest of personal data and stored payloads (docs/encryption.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EncryptionConfig {
+    /// Seal personal data and stored payloads before they reach the database. Default `true`.
+    pub enabled: bool,
+    /// File holding the key-encryption key (32 raw bytes or 64 hex digits). Default: the
+    /// variable named by `kek_env` when it is set; otherwise, on SQLite, `<database file>.kek`,
+    /// created (mode 0600) on first start. PostgreSQL needs one of the two (every replica must
+    /// use the same KEK).
+    pub kek_file: Option<PathBuf>,
+    /// Environment variable holding the KEK as 64 hex digits. Default `WFM_HUB_KEK`.
+    pub kek_env: String,
+    /// The KEK's id, recorded with every data key it wraps. Default `kek-1`.
+    pub kek_id: String,
+}
+
+impl Default for EncryptionConfig {
+    fn default() -> Self {
+        EncryptionConfig {
+            enabled: true,
+            kek_file: None,
+            kek_env: "WFM_HUB_KEK".to_string(),
+            kek_id: "kek-1".to_string(),
+        }
+    }
+}
+
+/// `[retention]`: how long stored data is kept (docs/retention.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RetentionConfig {}
 
 /// `[audit]`: how long the audit log keeps its entries.
 #[derive(Debug, Clone, Deserialize)]

@@ -60,6 +60,8 @@ pub enum Command {
     Audit(StoreCommand<AuditCommand>),
     /// Encryption-at-rest keys (`status`, `rotate`; see docs/encryption.md).
     Keys(StoreCommand<crate::cli_keys::KeysCommand>),
+    /// Per-project retention of stored data (`show`, `set`, `purge`; see docs/retention.md).
+    Retention(StoreCommand<crate::retention::RetentionCommand>),
 }
 
 /// An administration command: the configuration whose `[storage]` is opened, and what to do.
@@ -100,6 +102,9 @@ pub fn run(cli: Cli) -> i32 {
         }
         Command::Keys(StoreCommand { config, command }) => {
             crate::cli_keys::run_keys(&config, command)
+        }
+        Command::Retention(StoreCommand { config, command }) => {
+            crate::retention::run(&config, command)
         }
     }
 }

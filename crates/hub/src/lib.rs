@@ -18,6 +18,7 @@ pub mod cli_keys;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod retention;
 pub mod routes;
 pub mod scim;
 pub mod server;

@@ -284,7 +284,10 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
             tokio::spawn(server.serve(service))
         }
     };
-    let mut background = vec![purge_audit_daily(store.clone(), config.audit.retain)];
+    let mut background = vec![
+        purge_audit_daily(store.clone(), config.audit.retain),
+        crate::retention::spawn_purge_job(store.clone(), config.clone()),
+    ];
     if let Some(reloader) = &reloader {
         background.push(watch_tls(reloader.clone()));
     }

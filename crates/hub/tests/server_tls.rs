@@ -33,6 +33,8 @@ fn config(dir: &Path, tls: Option<(&Path, &Path)>) -> HubConfig {
         log: LogConfig::default(),
         bulk: None,
         audit: Default::default(),
+        encryption: Default::default(),
+        retention: Default::default(),
     }
 }
 

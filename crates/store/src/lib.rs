@@ -20,6 +20,7 @@ mod error;
 mod intervals;
 mod people;
 mod postgres;
+mod retention;
 mod scim;
 mod security;
 mod sqlite;
