@@ -69,7 +69,7 @@ impl AxlClient {
         let mut out = Vec::new();
         for batch in unique.chunks(self.settings.batch_size) {
             let condition = format!("userid IN ({})", batch.join(","));
-            let rows = self.batch(&condition).await?;
+            let rows = self.batch(&condition, batch.len()).await?;
             for (i, row) in rows.iter().enumerate() {
                 out.push(EndUserRow::from_row(row, i + 1)?);
             }
@@ -97,8 +97,9 @@ impl AxlClient {
         })
     }
 
-    /// One batch; on "Query request too large" re-runs it in `SKIP s FIRST n` pages.
-    async fn batch(&self, condition: &str) -> Result<Vec<SqlRow>, SourceError> {
+    /// One batch of `asked` user ids; on "Query request too large" re-runs it in `SKIP s FIRST n`
+    /// pages.
+    async fn batch(&self, condition: &str, asked: usize) -> Result<Vec<SqlRow>, SourceError> {
         let sql = format!("SELECT {COLUMNS} FROM enduser WHERE {condition}");
         match self.query(&sql).await {
             Err(SourceError::SoapFault { what, fault }) => match fault.row_fetch_hint() {
@@ -109,7 +110,7 @@ impl AxlClient {
                         less_than,
                         "axl result too large, paging"
                     );
-                    self.paged(condition, total, less_than).await
+                    self.paged(condition, total, less_than, asked as u64).await
                 }
                 None => Err(SourceError::SoapFault { what, fault }),
             },
@@ -122,12 +123,18 @@ impl AxlClient {
         condition: &str,
         total: u64,
         less_than: u64,
+        asked: u64,
     ) -> Result<Vec<SqlRow>, SourceError> {
         let mut page = less_than.saturating_sub(1).max(1);
         let mut skip = 0u64;
         let mut out = Vec::new();
-        // A server that keeps sending full pages past the announced total is broken.
-        let limit = total.saturating_mul(2).saturating_add(1000);
+        // A server that keeps sending full pages past the announced total, or past the number
+        // of user ids asked for (userid is unique: no more rows can match), is broken. The
+        // total comes from the server's fault text: alone it bounds nothing (2^64-1 rows).
+        let limit = total
+            .min(asked)
+            .saturating_mul(2)
+            .saturating_add(page.min(1000));
         loop {
             let sql = format!(
                 "SELECT SKIP {skip} FIRST {page} {COLUMNS} FROM enduser WHERE {condition} ORDER BY userid"
@@ -152,7 +159,9 @@ impl AxlClient {
             if skip > limit {
                 return Err(SourceError::malformed(
                     "CUCM AXL executeSQLQuery",
-                    format!("paging did not end after {skip} rows (server announced {total})"),
+                    format!(
+                        "paging did not end after {skip} rows (server announced {total}, {asked} user ids were asked for)"
+                    ),
                 ));
             }
         }
