@@ -40,6 +40,24 @@ impl Default for XmlLimits {
     }
 }
 
+impl XmlLimits {
+    /// Most elements of a document decoded as a whole tree ([`parse_document`]): 200,000. A
+    /// tree costs about 130 bytes per element, so the default 2 million (sized for the UCCX lists,
+    /// which are decoded record by record) let an 8 MB body of `<x/>` take 270 MB of memory; a
+    /// UCCE page (at most 100 records), an AXL answer (at most 1,000 rows) or the Finesse reason
+    /// codes hold far fewer.
+    pub const TREE_MAX_NODES: usize = 200_000;
+
+    /// The default limits with at most [`XmlLimits::TREE_MAX_NODES`] elements: for decoders that
+    /// build the whole document as a tree.
+    pub fn tree() -> XmlLimits {
+        XmlLimits {
+            max_nodes: Self::TREE_MAX_NODES,
+            ..XmlLimits::default()
+        }
+    }
+}
+
 /// One element: local name, attributes (local names), child elements and its own text
 /// (the concatenation of its text, entity and CDATA pieces, untrimmed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -197,6 +215,12 @@ impl<'a> XmlStream<'a> {
             root_done: false,
             pending_close: false,
         })
+    }
+
+    /// Lowers the element limit for the rest of the document (never raises it); a caller that
+    /// turns to building the whole remaining document as a tree uses [`XmlLimits::tree`]'s.
+    pub(crate) fn limit_nodes(&mut self, max_nodes: usize) {
+        self.limits.max_nodes = self.limits.max_nodes.min(max_nodes);
     }
 
     /// How many elements are open after the last node handed out (an empty element counts as

@@ -148,7 +148,7 @@ pub fn parse_row_fetch_hint(message: &str) -> Option<(u64, u64)> {
 
 /// Decodes a SOAP fault anywhere in the body; `None` when the body holds none.
 pub fn decode_fault(body: &[u8]) -> Option<AxlFault> {
-    let root = parse_document(body, WHAT, &XmlLimits::default()).ok()?;
+    let root = parse_document(body, WHAT, &XmlLimits::tree()).ok()?;
     fault_from(&root)
 }
 
@@ -168,7 +168,7 @@ fn fault_from(root: &Element) -> Option<AxlFault> {
 /// Decodes an `executeSQLQueryResponse`: the echoed `sequence` (if any) and the rows. A body
 /// holding a SOAP fault gives [`SourceError::SoapFault`].
 pub fn decode_execute_sql_response(body: &[u8]) -> Result<(Option<u64>, Vec<SqlRow>), SourceError> {
-    let root = parse_document(body, WHAT, &XmlLimits::default())?;
+    let root = parse_document(body, WHAT, &XmlLimits::tree())?;
     if let Some(fault) = fault_from(&root) {
         return Err(SourceError::SoapFault {
             what: WHAT.to_string(),

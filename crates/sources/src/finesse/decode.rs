@@ -72,7 +72,7 @@ pub struct ReasonCode {
 /// `category` to the root attribute. DOCTYPEs, undefined entities, HTML pages, truncated and
 /// oversized documents are refused with a [`SourceError`] naming the position.
 pub fn decode_reason_codes(body: &[u8]) -> Result<Vec<ReasonCode>, SourceError> {
-    let root = parse_document(body, WHAT, &XmlLimits::default())?;
+    let root = parse_document(body, WHAT, &XmlLimits::tree())?;
     match root.name.as_str() {
         "ReasonCodes" => {
             let default_category = root.attr("category").map(ReasonCategory::parse);
@@ -180,7 +180,7 @@ fn bad(position: usize, id: Option<&str>, detail: &str) -> SourceError {
 /// (PascalCase; the camelCase spelling and a bare `<ApiError>` root are accepted too).
 /// `ErrorData` becomes `error_data`. `None` when the body is not such a document.
 pub fn decode_api_errors(body: &[u8]) -> Option<Vec<ApiError>> {
-    let root = parse_document(body, "Finesse ApiErrors", &XmlLimits::default()).ok()?;
+    let root = parse_document(body, "Finesse ApiErrors", &XmlLimits::tree()).ok()?;
     api_errors_from(&root)
 }
 

@@ -161,7 +161,7 @@ impl fmt::Display for ApiError {
 /// Decodes one page of `GET /unifiedconfig/config/agent` (full or summary shape), or a single
 /// `<agent>` document (then the page info is empty).
 pub fn decode_agents_page(body: &[u8]) -> Result<(PageInfo, Vec<UcceAgent>), SourceError> {
-    let root = parse_document(body, AGENTS, &XmlLimits::default())?;
+    let root = parse_document(body, AGENTS, &XmlLimits::tree())?;
     let (info, list) = page_items(&root, "agents", "agent", AGENTS)?;
     let mut out = Vec::with_capacity(list.len());
     for (i, el) in list.into_iter().enumerate() {
@@ -172,7 +172,7 @@ pub fn decode_agents_page(body: &[u8]) -> Result<(PageInfo, Vec<UcceAgent>), Sou
 
 /// Decodes one page of `GET /unifiedconfig/config/agentteam`.
 pub fn decode_teams_page(body: &[u8]) -> Result<(PageInfo, Vec<UcceTeam>), SourceError> {
-    let root = parse_document(body, TEAMS, &XmlLimits::default())?;
+    let root = parse_document(body, TEAMS, &XmlLimits::tree())?;
     let (info, list) = page_items(&root, "agentTeams", "agentTeam", TEAMS)?;
     let mut out = Vec::with_capacity(list.len());
     for (i, el) in list.into_iter().enumerate() {
@@ -185,7 +185,7 @@ pub fn decode_teams_page(body: &[u8]) -> Result<(PageInfo, Vec<UcceTeam>), Sourc
 pub fn decode_skill_groups_page(
     body: &[u8],
 ) -> Result<(PageInfo, Vec<UcceSkillGroup>), SourceError> {
-    let root = parse_document(body, SKILL_GROUPS, &XmlLimits::default())?;
+    let root = parse_document(body, SKILL_GROUPS, &XmlLimits::tree())?;
     let (info, list) = page_items(&root, "skillGroups", "skillGroup", SKILL_GROUPS)?;
     let mut out = Vec::with_capacity(list.len());
     for (i, el) in list.into_iter().enumerate() {
@@ -197,7 +197,7 @@ pub fn decode_skill_groups_page(
 
 /// Decodes an `<apiErrors>` body; `None` when the body is not one.
 pub fn decode_api_errors(body: &[u8]) -> Option<Vec<ApiError>> {
-    let root = parse_document(body, "UCCE apiErrors", &XmlLimits::default()).ok()?;
+    let root = parse_document(body, "UCCE apiErrors", &XmlLimits::tree()).ok()?;
     api_errors_from(&root)
 }
 

@@ -142,7 +142,7 @@ pub fn decode_teams_json(body: &[u8]) -> Result<Vec<UccxTeam>, SourceError> {
 pub fn decode_api_errors(body: &[u8]) -> Option<Vec<ApiError>> {
     let trimmed = body.iter().find(|b| !b.is_ascii_whitespace())?;
     let root = if *trimmed == b'<' {
-        parse_document(body, "apiErrors", &XmlLimits::default()).ok()?
+        parse_document(body, "apiErrors", &XmlLimits::tree()).ok()?
     } else {
         json_root(body, "apiError", "apiErrors").ok()?
     };
@@ -222,6 +222,7 @@ fn stream_list<T>(
     let root = xml.root()?;
     let is_list = root.name == shape.list;
     if !is_list && (root.name == shape.item || root.name == "apiErrors" || root.name.is_empty()) {
+        xml.limit_nodes(XmlLimits::TREE_MAX_NODES);
         let root = xml.read_element(root)?;
         xml.finish()?;
         return from_root(&root, what);
