@@ -4,6 +4,7 @@
 
 use crate::cloud::decode::{bool_default_true, null_as_default, opt_text, yes};
 use crate::uccx::ApiError;
+use serde::de::{DeserializeOwned, Deserializer, Error as _};
 use serde::Deserialize;
 
 /// One Webex Contact Center user (agent).
@@ -97,20 +98,50 @@ pub struct Meta {
 }
 
 /// A list answer: a v1 bare array, or a v2 envelope (either is accepted on either version).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged, bound(deserialize = "T: Deserialize<'de>"))]
+///
+/// Decoded by the JSON shape (array or object) rather than as an untagged enum, so that an
+/// error names what is wrong inside the chosen shape (`missing field `id``, `expected u64`)
+/// instead of "data did not match any variant".
+#[derive(Debug, Clone)]
 pub enum ListBody<T> {
     /// v1: `[…]`.
     Bare(Vec<T>),
     /// v2: `{"meta":{…},"data":[…]}`.
     Envelope {
         /// Paging metadata.
-        #[serde(default, deserialize_with = "null_as_default")]
         meta: Meta,
         /// The records.
-        #[serde(default = "Vec::new", deserialize_with = "null_as_default")]
         data: Vec<T>,
     },
+}
+
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+struct EnvelopeBody<T> {
+    #[serde(default, deserialize_with = "null_as_default")]
+    meta: Meta,
+    #[serde(default = "Vec::new", deserialize_with = "null_as_default")]
+    data: Vec<T>,
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for ListBody<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        match value {
+            serde_json::Value::Array(_) => Vec::<T>::deserialize(value)
+                .map(ListBody::Bare)
+                .map_err(D::Error::custom),
+            serde_json::Value::Object(_) => EnvelopeBody::<T>::deserialize(value)
+                .map(|e| ListBody::Envelope {
+                    meta: e.meta,
+                    data: e.data,
+                })
+                .map_err(|e| D::Error::custom(format!("v2 envelope: {e}"))),
+            _ => Err(D::Error::custom(
+                "expected a JSON array (v1) or a {\"meta\",\"data\"} object (v2)",
+            )),
+        }
+    }
 }
 
 #[derive(Deserialize)]
