@@ -160,6 +160,12 @@ impl CloudHttp {
             };
             let failure = match result {
                 Ok(body) => {
+                    if crate::xml::looks_like_html(&body) {
+                        return Err(SourceError::malformed(
+                            &what,
+                            "expected JSON but the server sent an HTML page (a login, proxy or error page?)",
+                        ));
+                    }
                     let value = serde_json::from_slice::<T>(&body)
                         .map_err(|e| SourceError::malformed(&what, format!("invalid JSON: {e}")))?;
                     return Ok(Fetched { value, requests });
