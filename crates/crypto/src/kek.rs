@@ -112,6 +112,30 @@ impl LocalKek {
         Self::from_bytes(id, key.as_ref())
     }
 
+    /// A fresh random KEK written to `path` as 64 hex digits (mode 0600 on Unix). Never
+    /// overwrites: fails with [`CryptoError::KeySource`] when the file already exists.
+    pub fn create_file(id: impl Into<String>, path: &Path) -> Result<Self, CryptoError> {
+        use std::io::Write as _;
+        let kek = Self::generate(id)?;
+        let source = |e: std::io::Error| CryptoError::KeySource {
+            source_name: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(source)?;
+        let text = Zeroizing::new(hex::encode(kek.key.as_ref()));
+        file.write_all(text.as_bytes()).map_err(source)?;
+        file.write_all(b"\n").map_err(source)?;
+        file.sync_all().map_err(source)?;
+        Ok(kek)
+    }
+
     fn aead(&self) -> Aes256Gcm {
         Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(self.key.as_ref()))
     }

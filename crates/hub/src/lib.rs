@@ -15,6 +15,7 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod cli_keys;
+pub mod encryption;
 pub mod error;
 pub mod metrics;
 pub mod openapi;

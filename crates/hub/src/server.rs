@@ -160,7 +160,8 @@ pub async fn prepare_projects(store: &Store, projects: &[ProjectConfig]) -> anyh
 }
 
 /// Opens the configured store (the error names the problem and hides the password) and
-/// registers the `[[projects]]` of the config.
+/// registers the `[[projects]]` of the config. Administration commands use it as it is: they
+/// touch no sealed field.
 pub async fn open_store(config: &HubConfig) -> anyhow::Result<Store> {
     let url = &config.storage.url;
     let store = match Store::open(url, config.storage.max_connections).await {
@@ -169,6 +170,34 @@ pub async fn open_store(config: &HubConfig) -> anyhow::Result<Store> {
     };
     prepare_projects(&store, &config.projects).await?;
     Ok(store)
+}
+
+/// [`open_store`] with encryption at rest as `[encryption]` says (what `serve` uses).
+pub async fn open_sealed_store(config: &HubConfig) -> anyhow::Result<Store> {
+    // The store first: a database that cannot be opened is the error to name.
+    let store = open_store(config).await?;
+    let kek = crate::encryption::load_kek(config).map_err(anyhow::Error::msg)?;
+    Ok(match kek {
+        None => {
+            tracing::warn!(
+                "encryption at rest is switched off ([encryption] enabled = false): personal \
+                 data is stored in clear"
+            );
+            store
+        }
+        Some((kek, source)) => {
+            tracing::info!(kek = kek.id(), from = %source, "encryption at rest on");
+            if let crate::encryption::KekSource::Created(path) = &source {
+                tracing::warn!(
+                    path = %path.display(),
+                    "generated a key-encryption key next to the database: keep a copy apart \
+                     from the database backups (without it the sealed data cannot be read), or \
+                     set [encryption] kek_file"
+                );
+            }
+            store.with_encryption(kek)
+        }
+    })
 }
 
 /// Reloads the certificate on SIGHUP (Unix) and when its files change, until aborted.
@@ -232,7 +261,7 @@ fn purge_audit_daily(store: Store, retain: Duration) -> tokio::task::JoinHandle<
 /// the background. Does not install logging (the binary does).
 pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let url = &config.storage.url;
-    let store = open_store(&config).await?;
+    let store = open_sealed_store(&config).await?;
     let metrics = Metrics::new();
     let state = AppState {
         store: store.clone(),

@@ -118,10 +118,17 @@ impl Store {
         exception: &AuthorizedException,
         now: OffsetDateTime,
     ) -> Result<String, StoreError> {
-        match &self.db {
-            Db::Sqlite(p) => sqlite::add_adherence_exception(p, project, exception, now).await,
-            Db::Postgres(p) => postgres::add_adherence_exception(p, project, exception, now).await,
-        }
+        self.sealed(project, |f| async move {
+            match &self.db {
+                Db::Sqlite(p) => {
+                    sqlite::add_adherence_exception(p, &f, project, exception, now).await
+                }
+                Db::Postgres(p) => {
+                    postgres::add_adherence_exception(p, &f, project, exception, now).await
+                }
+            }
+        })
+        .await
     }
 
     /// The authorized exceptions overlapping `range` (of some agents when given), ordered by
@@ -133,10 +140,17 @@ impl Store {
         range: TimeRange,
     ) -> Result<Vec<StoredException>, StoreError> {
         let (from, to) = (to_ms(range.from), to_ms(range.to));
-        match &self.db {
-            Db::Sqlite(p) => sqlite::adherence_exceptions(p, project, agents, from, to).await,
-            Db::Postgres(p) => postgres::adherence_exceptions(p, project, agents, from, to).await,
-        }
+        self.sealed(project, |f| async move {
+            match &self.db {
+                Db::Sqlite(p) => {
+                    sqlite::adherence_exceptions(p, &f, project, agents, from, to).await
+                }
+                Db::Postgres(p) => {
+                    postgres::adherence_exceptions(p, &f, project, agents, from, to).await
+                }
+            }
+        })
+        .await
     }
 }
 

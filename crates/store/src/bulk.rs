@@ -7,6 +7,7 @@
 //! data key is cleared when the upload is ingested. Every query is scoped by project.
 
 use crate::common::{format_time, to_i64, to_u64};
+use crate::encryption::Fields;
 use crate::error::StoreError;
 use crate::{Db, Store};
 use time::OffsetDateTime;
@@ -95,7 +96,7 @@ macro_rules! with_pool {
 }
 
 /// Decodes one `bulk_uploads` row.
-fn decode<R>(row: &R) -> Result<BulkUpload, StoreError>
+fn decode<R>(fields: &Fields, row: &R) -> Result<BulkUpload, StoreError>
 where
     R: sqlx::Row,
     for<'a> &'a str: sqlx::ColumnIndex<R>,
@@ -104,7 +105,11 @@ where
 {
     let key: Option<String> = row.try_get("idempotency_key")?;
     let status: Option<i64> = row.try_get("answer_status")?;
+    let id: String = row.try_get("id")?;
     let body: Option<String> = row.try_get("answer_body")?;
+    let body = fields.open_opt("bulk_uploads", "answer_body", &id, body)?;
+    let data_key: Option<String> = row.try_get("data_key")?;
+    let data_key = fields.open_opt("bulk_uploads", "data_key", &id, data_key)?;
     let answer = match (key, status, body) {
         (Some(idempotency_key), Some(status), Some(body)) => Some(BulkAnswer {
             idempotency_key,
@@ -115,12 +120,12 @@ where
         _ => None,
     };
     Ok(BulkUpload {
-        id: row.try_get("id")?,
+        id,
         route: row.try_get("route")?,
         object_path: row.try_get("object_path")?,
         bytes: to_u64(row.try_get("bytes")?),
         sha256: row.try_get("sha256")?,
-        data_key: row.try_get("data_key")?,
+        data_key,
         created_at: row.try_get("created_at")?,
         expires_ms: row.try_get("expires_ms")?,
         ingested_at: row.try_get("ingested_at")?,
@@ -141,21 +146,25 @@ impl Store {
         }
         let sql = "INSERT INTO bulk_uploads (id, project_id, route, object_path, bytes, sha256, \
                    data_key, created_at, expires_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-        with_pool!(self, pool => {
-            sqlx::query(sql)
-                .bind(&upload.id)
-                .bind(project.as_str())
-                .bind(&upload.route)
-                .bind(&upload.object_path)
-                .bind(to_i64(upload.bytes))
-                .bind(&upload.sha256)
-                .bind(&upload.data_key)
-                .bind(format_time(upload.created_at))
-                .bind(millis(upload.expires_at))
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
+        self.sealed(project, |fields| async move {
+            let data_key = fields.seal("bulk_uploads", "data_key", &upload.id, &upload.data_key)?;
+            with_pool!(self, pool => {
+                sqlx::query(sql)
+                    .bind(&upload.id)
+                    .bind(project.as_str())
+                    .bind(&upload.route)
+                    .bind(&upload.object_path)
+                    .bind(to_i64(upload.bytes))
+                    .bind(&upload.sha256)
+                    .bind(&data_key)
+                    .bind(format_time(upload.created_at))
+                    .bind(millis(upload.expires_at))
+                    .execute(pool)
+                    .await?;
+            });
+            Ok(())
+        })
+        .await
     }
 
     /// One upload of `project`; `None` for an unknown id and for another project's id alike.
@@ -165,14 +174,20 @@ impl Store {
         id: &str,
     ) -> Result<Option<BulkUpload>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM bulk_uploads WHERE project_id = $1 AND id = $2");
-        with_pool!(self, pool => {
-            let row = sqlx::query(&sql)
-                .bind(project.as_str())
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
-            row.as_ref().map(decode).transpose()
+        self.sealed(project, |fields| {
+            let sql = &sql;
+            async move {
+                with_pool!(self, pool => {
+                    let row = sqlx::query(sql)
+                        .bind(project.as_str())
+                        .bind(id)
+                        .fetch_optional(pool)
+                        .await?;
+                    row.as_ref().map(|r| decode(&fields, r)).transpose()
+                })
+            }
         })
+        .await
     }
 
     /// The newest `limit` uploads of `project` (at most 1000), newest first.
@@ -186,14 +201,20 @@ impl Store {
              ORDER BY created_at DESC, id LIMIT $2"
         );
         let limit = to_i64(limit.clamp(1, 1000));
-        with_pool!(self, pool => {
-            let rows = sqlx::query(&sql)
-                .bind(project.as_str())
-                .bind(limit)
-                .fetch_all(pool)
-                .await?;
-            rows.iter().map(decode).collect()
+        self.sealed(project, |fields| {
+            let sql = &sql;
+            async move {
+                with_pool!(self, pool => {
+                    let rows = sqlx::query(sql)
+                        .bind(project.as_str())
+                        .bind(limit)
+                        .fetch_all(pool)
+                        .await?;
+                    rows.iter().map(|r| decode(&fields, r)).collect()
+                })
+            }
         })
+        .await
     }
 
     /// Binds a not yet ingested upload to the idempotency key of its first ingest, so that no
@@ -233,19 +254,23 @@ impl Store {
         let sql = "UPDATE bulk_uploads SET ingested_at = $1, idempotency_key = $2, \
                    answer_status = $3, answer_body = $4, data_key = NULL \
                    WHERE project_id = $5 AND id = $6 AND ingested_at IS NULL";
-        let changed = with_pool!(self, pool => {
-            sqlx::query(sql)
-                .bind(format_time(now))
-                .bind(&answer.idempotency_key)
-                .bind(i64::from(answer.status))
-                .bind(&answer.body)
-                .bind(project.as_str())
-                .bind(id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(changed == 1)
+        self.sealed(project, |fields| async move {
+            let body = fields.seal("bulk_uploads", "answer_body", id, &answer.body)?;
+            let changed = with_pool!(self, pool => {
+                sqlx::query(sql)
+                    .bind(format_time(now))
+                    .bind(&answer.idempotency_key)
+                    .bind(i64::from(answer.status))
+                    .bind(&body)
+                    .bind(project.as_str())
+                    .bind(id)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+            Ok(changed == 1)
+        })
+        .await
     }
 
     /// Removes the records of uploads of every project that expired before `before` and were

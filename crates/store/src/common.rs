@@ -1,6 +1,7 @@
 //! Backend-neutral pieces: column batches for bulk writes, the id and time formats, assembling
 //! stored rows into planner and API types, and the bodies a sync answers with.
 
+use crate::encryption::Fields;
 use crate::error::StoreError;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -171,6 +172,7 @@ impl Batch {
 
 /// Pushes one row per attribute value, with its position inside the attribute.
 pub(crate) fn push_attributes(
+    fields: &Fields,
     batch: &mut Batch,
     owner: &str,
     attributes: &Attributes,
@@ -180,12 +182,87 @@ pub(crate) fn push_attributes(
             batch.push([
                 Val::T(owner.to_string()),
                 Val::T(name.clone()),
-                Val::T(value.clone()),
+                Val::T(seal_attribute(fields, batch.table, owner, name, value)?),
                 Val::I(i32::try_from(position).unwrap_or(i32::MAX)),
             ])?;
         }
     }
     Ok(())
+}
+
+/// The row id a change-log entry is sealed for: its run and position.
+pub(crate) fn change_row(run_id: &str, seq: i32) -> String {
+    format!("{run_id}/{seq}")
+}
+
+/// The row id an attribute value is sealed for: its owner and the attribute's name.
+fn attribute_row(owner: &str, name: &str) -> String {
+    format!("{owner}/{name}")
+}
+
+/// The stored form of one value of attribute `name` of `owner` in `table`. Every value is
+/// sealed except `agentId`: the contact centre's agent id is the identifier agent states,
+/// schedules and adherence are joined on in SQL (like the username, it stays in clear).
+pub(crate) fn seal_attribute(
+    fields: &Fields,
+    table: &str,
+    owner: &str,
+    name: &str,
+    value: &str,
+) -> Result<String, StoreError> {
+    if name == wfm_model::directory::ATTR_AGENT_ID {
+        return Ok(value.to_string());
+    }
+    fields.seal(table, "value", &attribute_row(owner, name), value)
+}
+
+/// The plaintext of one stored value of attribute `name` of `owner` in `table`.
+pub(crate) fn open_attribute(
+    fields: &Fields,
+    table: &str,
+    owner: &str,
+    name: &str,
+    stored: String,
+) -> Result<String, StoreError> {
+    fields.open(table, "value", &attribute_row(owner, name), stored)
+}
+
+/// The personal columns of `users` (sealed when encryption at rest is on).
+pub(crate) const USER_NAME_COLUMNS: [&str; 3] = ["first_name", "last_name", "email"];
+
+/// The stored form of a user's first name, last name and e-mail.
+pub(crate) fn seal_user_names(
+    fields: &Fields,
+    id: &str,
+    values: [Option<&str>; 3],
+) -> Result<[Option<String>; 3], StoreError> {
+    let [a, b, c] = values;
+    Ok([
+        fields.seal_opt("users", USER_NAME_COLUMNS[0], id, a)?,
+        fields.seal_opt("users", USER_NAME_COLUMNS[1], id, b)?,
+        fields.seal_opt("users", USER_NAME_COLUMNS[2], id, c)?,
+    ])
+}
+
+/// The plaintext of a user's stored first name, last name and e-mail.
+pub(crate) fn open_user_names(
+    fields: &Fields,
+    id: &str,
+    values: [Option<String>; 3],
+) -> Result<[Option<String>; 3], StoreError> {
+    let [a, b, c] = values;
+    Ok([
+        fields.open_opt("users", USER_NAME_COLUMNS[0], id, a)?,
+        fields.open_opt("users", USER_NAME_COLUMNS[1], id, b)?,
+        fields.open_opt("users", USER_NAME_COLUMNS[2], id, c)?,
+    ])
+}
+
+/// [`open_user_names`] of a [`UserRow`].
+pub(crate) fn open_user_row(fields: &Fields, row: UserRow) -> Result<UserRow, StoreError> {
+    let (id, external_id, username, first, last, email, enabled) = row;
+    let [first, last, email] = open_user_names(fields, &id, [first, last, email])?;
+    Ok((id, external_id, username, first, last, email, enabled))
 }
 
 /// A stored user row: id, external id, username, first, last, email, enabled.
@@ -252,6 +329,20 @@ impl DesiredHashes {
                 .insert(g.external_id.to_string(), (i, group_hash(g)?));
         }
         Ok(out)
+    }
+
+    /// With encryption at rest on, every hash replaced by its keyed blind index (so the stored
+    /// hashes do not let anyone confirm a guessed user record without the project's key).
+    pub(crate) fn keyed(mut self, fields: &Fields) -> DesiredHashes {
+        if fields.encrypts() {
+            for (_, hash) in self.users.values_mut() {
+                *hash = fields.keyed("user-content", hash);
+            }
+            for (_, hash) in self.groups.values_mut() {
+                *hash = fields.keyed("group-content", hash);
+            }
+        }
+        self
     }
 
     /// The hash of a desired user (computed when the snapshot did not have it, which only
@@ -368,6 +459,34 @@ pub(crate) type UserViewRow = (
     String,
     String,
 );
+
+/// [`open_user_names`] of a [`UserViewRow`].
+pub(crate) fn open_view_row(fields: &Fields, row: UserViewRow) -> Result<UserViewRow, StoreError> {
+    let (id, source, external_id, username, first, last, email, enabled, created, updated) = row;
+    let [first, last, email] = open_user_names(fields, &id, [first, last, email])?;
+    Ok((
+        id,
+        source,
+        external_id,
+        username,
+        first,
+        last,
+        email,
+        enabled,
+        created,
+        updated,
+    ))
+}
+
+/// The in-memory form of the `q` filter (case-insensitive substring of username, first name,
+/// last name or e-mail), for sealed rows that SQL cannot search.
+pub(crate) fn view_row_contains(row: &UserViewRow, needle_lower: &str) -> bool {
+    let hit = |v: &str| v.to_lowercase().contains(needle_lower);
+    hit(&row.3)
+        || row.4.as_deref().is_some_and(hit)
+        || row.5.as_deref().is_some_and(hit)
+        || row.6.as_deref().is_some_and(hit)
+}
 
 /// Builds API views for a page of users, keeping the page's order.
 pub(crate) fn assemble_views(

@@ -20,7 +20,7 @@ mod error;
 mod intervals;
 mod people;
 mod postgres;
-mod retention;
+pub mod retention;
 mod scim;
 mod security;
 mod sqlite;
@@ -242,10 +242,13 @@ impl Store {
         request_hash: &str,
         now: OffsetDateTime,
     ) -> Result<SyncOutcome, StoreError> {
-        dispatch!(
-            self,
-            sync_directory(project, req, idempotency_key, request_hash, now)
-        )
+        self.sealed(project, |fields| async move {
+            dispatch!(
+                self,
+                sync_directory(&fields, project, req, idempotency_key, request_hash, now)
+            )
+        })
+        .await
     }
 
     /// One page of users, ordered by username then id. Filters: source, exact username, group
@@ -256,7 +259,10 @@ impl Store {
         project: &ProjectId,
         q: &UserQuery,
     ) -> Result<Page<UserView>, StoreError> {
-        dispatch!(self, list_users(project, q))
+        self.sealed(project, |fields| async move {
+            dispatch!(self, list_users(&fields, project, q))
+        })
+        .await
     }
 
     /// One user by hub id, with attributes, skills, groups and roles.
@@ -265,7 +271,10 @@ impl Store {
         project: &ProjectId,
         id: &str,
     ) -> Result<Option<UserView>, StoreError> {
-        dispatch!(self, get_user(project, id))
+        self.sealed(project, |fields| async move {
+            dispatch!(self, get_user(&fields, project, id))
+        })
+        .await
     }
 
     /// One page of groups, ordered by name then id. Limit defaults to 100, at most 1000.
@@ -274,7 +283,10 @@ impl Store {
         project: &ProjectId,
         q: &GroupQuery,
     ) -> Result<Page<GroupView>, StoreError> {
-        dispatch!(self, list_groups(project, q))
+        self.sealed(project, |fields| async move {
+            dispatch!(self, list_groups(&fields, project, q))
+        })
+        .await
     }
 
     /// One group by hub id, with the ids of all its members (enabled or not).
@@ -283,7 +295,10 @@ impl Store {
         project: &ProjectId,
         id: &str,
     ) -> Result<Option<GroupDetail>, StoreError> {
-        dispatch!(self, get_group(project, id))
+        self.sealed(project, |fields| async move {
+            dispatch!(self, get_group(&fields, project, id))
+        })
+        .await
     }
 
     /// Sync-run history, newest first. A limit of 0 means 100; at most 1000.
@@ -314,7 +329,10 @@ impl Store {
         offset: u64,
         limit: u64,
     ) -> Result<Option<Page<ObjectChange>>, StoreError> {
-        dispatch!(self, run_changes(project, id, offset, limit))
+        self.sealed(project, |fields| async move {
+            dispatch!(self, run_changes(&fields, project, id, offset, limit))
+        })
+        .await
     }
 
     /// Applies one [`IntervalBatch`] (the replace-a-window rule, see

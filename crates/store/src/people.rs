@@ -1,5 +1,6 @@
 //! The identities the cross-source person matcher needs (`wfm_sync::match_people`).
 
+use crate::common::open_user_names;
 use crate::{Db, Store, StoreError};
 use sqlx::Row;
 use wfm_model::ProjectId;
@@ -30,22 +31,41 @@ impl Store {
     /// Every user of the project (enabled or not), across all sources, with the fields the
     /// person matcher compares.
     pub async fn identities(&self, project: &ProjectId) -> Result<Vec<Identity>, StoreError> {
-        let rows = match &self.db {
-            Db::Sqlite(pool) => sqlx::query(IDENTITIES_SQL)
-                .bind(project.as_str())
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(identity_from)
-                .collect::<Result<Vec<_>, _>>()?,
-            Db::Postgres(pool) => sqlx::query(IDENTITIES_SQL)
-                .bind(project.as_str())
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(identity_from)
-                .collect::<Result<Vec<_>, _>>()?,
-        };
-        Ok(rows)
+        self.sealed(project, |fields| async move {
+            let rows = match &self.db {
+                Db::Sqlite(pool) => sqlx::query(IDENTITIES_SQL)
+                    .bind(project.as_str())
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(identity_from)
+                    .collect::<Result<Vec<_>, _>>()?,
+                Db::Postgres(pool) => sqlx::query(IDENTITIES_SQL)
+                    .bind(project.as_str())
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(identity_from)
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            rows.into_iter()
+                .map(|mut identity| {
+                    let [first, last, email] = open_user_names(
+                        &fields,
+                        &identity.id,
+                        [
+                            identity.first_name.take(),
+                            identity.last_name.take(),
+                            identity.email.take(),
+                        ],
+                    )?;
+                    identity.first_name = first;
+                    identity.last_name = last;
+                    identity.email = email;
+                    Ok(identity)
+                })
+                .collect()
+        })
+        .await
     }
 }

@@ -2,6 +2,7 @@
 //! locks; bulk writes bind each column as one array and expand them with `UNNEST`.
 
 use crate::common::*;
+use crate::encryption::Fields;
 use crate::error::StoreError;
 use crate::intervals::*;
 use crate::IntervalOutcome;

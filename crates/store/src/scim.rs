@@ -11,7 +11,10 @@
 //! Writes of one project are serialised (SQLite `BEGIN IMMEDIATE`, a PostgreSQL advisory lock
 //! per project), so the userName uniqueness check and the write are one step.
 
-use crate::common::{format_time, new_id};
+use crate::common::{
+    format_time, new_id, open_attribute, open_user_names, seal_attribute, seal_user_names,
+};
+use crate::encryption::Fields;
 use crate::{Db, Store, StoreError};
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -157,7 +160,10 @@ impl Store {
         project: &ProjectId,
         id: Option<&str>,
     ) -> Result<Vec<ScimUserRow>, StoreError> {
-        scim_dispatch!(self, user_rows(project.as_str(), id, 0, i64::MAX))
+        self.sealed(project, |fields| async move {
+            scim_dispatch!(self, user_rows(&fields, project.as_str(), id, 0, i64::MAX))
+        })
+        .await
     }
 
     /// The number of users of the project and one page of them (ordered by username then id):
@@ -171,7 +177,14 @@ impl Store {
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let total = scim_dispatch!(self, user_count(project.as_str()))?;
-        let rows = scim_dispatch!(self, user_rows(project.as_str(), None, offset, limit))?;
+        let rows = self
+            .sealed(project, |fields| async move {
+                scim_dispatch!(
+                    self,
+                    user_rows(&fields, project.as_str(), None, offset, limit)
+                )
+            })
+            .await?;
         Ok((total, rows))
     }
 
@@ -181,7 +194,10 @@ impl Store {
         project: &ProjectId,
         ids: Option<&[String]>,
     ) -> Result<HashMap<String, ScimUserChildren>, StoreError> {
-        scim_dispatch!(self, user_children(project.as_str(), ids))
+        self.sealed(project, |fields| async move {
+            scim_dispatch!(self, user_children(&fields, project.as_str(), ids))
+        })
+        .await
     }
 
     /// The project's groups (or the one with hub id `id`), ordered by name then id.
@@ -190,7 +206,10 @@ impl Store {
         project: &ProjectId,
         id: Option<&str>,
     ) -> Result<Vec<ScimGroupRow>, StoreError> {
-        scim_dispatch!(self, group_rows(project.as_str(), id))
+        self.sealed(project, |fields| async move {
+            scim_dispatch!(self, group_rows(&fields, project.as_str(), id))
+        })
+        .await
     }
 
     /// The members of the given groups (of every group when `ids` is `None`): directory
@@ -214,10 +233,16 @@ impl Store {
     ) -> Result<ScimWriteResult, StoreError> {
         let stamp = format_time(now);
         let new = new_id();
-        scim_dispatch!(
-            self,
-            write_user(project.as_str(), target, user, &stamp, &new)
-        )
+        self.sealed(project, |fields| {
+            let (stamp, new) = (&stamp, &new);
+            async move {
+                scim_dispatch!(
+                    self,
+                    write_user(&fields, project.as_str(), target, user, stamp, new)
+                )
+            }
+        })
+        .await
     }
 
     /// Deletes SCIM user `id` with its child rows and group memberships.
@@ -240,10 +265,16 @@ impl Store {
     ) -> Result<ScimWriteResult, StoreError> {
         let stamp = format_time(now);
         let new = new_id();
-        scim_dispatch!(
-            self,
-            write_group(project.as_str(), target, group, &stamp, &new)
-        )
+        self.sealed(project, |fields| {
+            let (stamp, new) = (&stamp, &new);
+            async move {
+                scim_dispatch!(
+                    self,
+                    write_group(&fields, project.as_str(), target, group, stamp, new)
+                )
+            }
+        })
+        .await
     }
 
     /// Deletes SCIM group `id` with its members.

@@ -3,6 +3,7 @@
 //! and id lists bind one JSON text and expand it with `json_each`.
 
 use crate::common::*;
+use crate::encryption::Fields;
 use crate::error::StoreError;
 use crate::intervals::*;
 use crate::IntervalOutcome;

@@ -128,7 +128,12 @@ impl TestHub {
     }
 
     async fn over(db: TestDatabase, max_body_bytes: usize) -> TestHub {
-        let store = Store::open(db.url(), 4).await.unwrap();
+        // Every router test runs with encryption at rest on, as `serve` does by default.
+        let kek = wfm_crypto::LocalKek::generate("test-kek").unwrap();
+        let store = Store::open(db.url(), 4)
+            .await
+            .unwrap()
+            .with_encryption(Arc::new(kek));
         let state = state_for(store, max_body_bytes).await;
         TestHub {
             router: app(state.clone()),

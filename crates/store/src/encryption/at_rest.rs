@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedRwLockReadGuard, RwLock};
 use wfm_crypto::{KeyEncryptionKey, DEFAULT_ENCRYPTION_LIMIT};
@@ -33,7 +34,17 @@ const LOW_WATER: u64 = 1 << 16;
 /// unknown data key.
 const ATTEMPTS: usize = 3;
 
-type ProjectSlot = Arc<RwLock<ProjectCrypto>>;
+/// How often a process checks whether another one rotated a project's data key (new values
+/// are sealed with the new key from then on).
+const ROTATION_CHECK: Duration = Duration::from_secs(30);
+
+/// One project's cached keys and when the stored active key was last compared with them.
+struct Slot {
+    crypto: Arc<RwLock<ProjectCrypto>>,
+    checked: std::sync::Mutex<Instant>,
+}
+
+type ProjectSlot = Arc<Slot>;
 
 /// Encryption at rest of a [`Store`]: the key-encryption key and the cache of unwrapped project
 /// keys. Created by [`Store::with_encryption`].
@@ -95,6 +106,15 @@ impl Fields {
     /// True when values are sealed (so SQL cannot compare or search them).
     pub(crate) fn encrypts(&self) -> bool {
         self.crypto.is_some()
+    }
+
+    /// `value` as is with encryption off; else its keyed blind index in `domain` (for hashes
+    /// and lookup keys that would otherwise let a reader confirm a guessed value).
+    pub(crate) fn keyed(&self, domain: &str, value: &str) -> String {
+        match &self.crypto {
+            None => value.to_string(),
+            Some(crypto) => crypto.blind_index(domain, value),
+        }
     }
 
     /// The value to store in (`table`, `column`) of row `row`.
@@ -202,20 +222,54 @@ impl Store {
         let crypto = self
             .project_crypto(project, at_rest.kek.as_ref(), at_rest.limit)
             .await?;
-        Ok(at_rest.put(project.as_str(), Arc::new(RwLock::new(crypto))))
+        let slot = Slot {
+            crypto: Arc::new(RwLock::new(crypto)),
+            checked: std::sync::Mutex::new(Instant::now()),
+        };
+        Ok(at_rest.put(project.as_str(), Arc::new(slot)))
+    }
+
+    /// Drops the cached keys when the stored active data key is no longer the cached one
+    /// (`wfm-hub keys rotate` ran, or another replica rotated at the bound); checked at most
+    /// every [`ROTATION_CHECK`].
+    async fn check_rotation(
+        &self,
+        at_rest: &AtRest,
+        project: &ProjectId,
+        slot: &Slot,
+    ) -> Result<bool, StoreError> {
+        {
+            let mut checked = slot.checked.lock().unwrap_or_else(|p| p.into_inner());
+            if checked.elapsed() < ROTATION_CHECK {
+                return Ok(false);
+            }
+            *checked = Instant::now();
+        }
+        let stored = self.stored_active_key(project.as_str()).await?;
+        let cached = slot
+            .crypto
+            .read()
+            .await
+            .active_key_id()
+            .as_str()
+            .to_string();
+        if stored.as_deref() == Some(cached.as_str()) {
+            return Ok(false);
+        }
+        tracing::info!(
+            project = project.as_str(),
+            "the project's data key was rotated elsewhere; loading the new one"
+        );
+        at_rest.forget(project.as_str());
+        Ok(true)
     }
 
     /// Reserves a fresh chunk when fewer than `want` encryptions are left.
-    async fn top_up(
-        &self,
-        at_rest: &AtRest,
-        slot: &ProjectSlot,
-        want: u64,
-    ) -> Result<(), StoreError> {
-        if slot.read().await.allowance() >= want {
+    async fn top_up(&self, at_rest: &AtRest, slot: &Slot, want: u64) -> Result<(), StoreError> {
+        if slot.crypto.read().await.allowance() >= want {
             return Ok(());
         }
-        let mut crypto = slot.write().await;
+        let mut crypto = slot.crypto.write().await;
         if crypto.allowance() < want {
             let chunk = RESERVATION.max(want).min(at_rest.limit);
             self.reserve_encryptions(&mut crypto, at_rest.kek.as_ref(), chunk)
@@ -246,11 +300,14 @@ impl Store {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let slot = self.project_slot(at_rest, project).await?;
+            let mut slot = self.project_slot(at_rest, project).await?;
+            if self.check_rotation(at_rest, project, &slot).await? {
+                slot = self.project_slot(at_rest, project).await?;
+            }
             self.top_up(at_rest, &slot, want).await?;
             let needs = Arc::new(Needs::default());
             let fields = Fields {
-                crypto: Some(slot.clone().read_owned().await),
+                crypto: Some(slot.crypto.clone().read_owned().await),
                 needs: needs.clone(),
             };
             let result = op(fields).await;

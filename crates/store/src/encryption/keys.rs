@@ -142,6 +142,18 @@ impl Store {
         Ok(())
     }
 
+    /// The id of the project's active data key as stored (`None` when it has no keys yet):
+    /// lets a process notice a rotation made by another one.
+    pub(crate) async fn stored_active_key(
+        &self,
+        project: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .key_row(project)
+            .await?
+            .map(|row| row.data_keys.active.as_str().to_string()))
+    }
+
     /// The project's keys unwrapped with `kek` (a [`wfm_crypto::KekRing`] during a KEK
     /// rotation), created on first use. `limit` bounds encryptions per data key (see
     /// [`wfm_crypto::DEFAULT_ENCRYPTION_LIMIT`]). Nothing is reserved yet.

@@ -197,6 +197,7 @@ pub(crate) async fn adherence_rules(
 /// Stores one authorized exception.
 pub(crate) async fn add_adherence_exception(
     pool: &Pool,
+    fields: &Fields,
     project: &ProjectId,
     exception: &AuthorizedException,
     now: OffsetDateTime,
@@ -216,7 +217,7 @@ pub(crate) async fn add_adherence_exception(
     .bind(&exception.agent)
     .bind(crate::intervals::to_ms(exception.start))
     .bind(crate::intervals::to_ms(exception.end))
-    .bind(&exception.note)
+    .bind(fields.seal("adherence_exceptions", "note", &id, &exception.note)?)
     .bind(format_time(now))
     .execute(&mut *conn)
     .await?;
@@ -226,6 +227,7 @@ pub(crate) async fn add_adherence_exception(
 /// Authorized exceptions overlapping `[from, to)`.
 pub(crate) async fn adherence_exceptions(
     pool: &Pool,
+    fields: &Fields,
     project: &ProjectId,
     agents: Option<&[String]>,
     from: i64,
@@ -250,6 +252,7 @@ pub(crate) async fn adherence_exceptions(
     let rows = query.fetch_all(pool).await?;
     let mut found = Vec::with_capacity(rows.len());
     for (id, agent, start, end, note) in rows {
+        let note = fields.open("adherence_exceptions", "note", &id, note)?;
         found.push(StoredException {
             id,
             exception: AuthorizedException {

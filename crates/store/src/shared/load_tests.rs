@@ -150,10 +150,10 @@ async fn compare(pool: &Pool, project: &ProjectId, snap: &DirectorySnapshot) -> 
     let mut tx = pool.begin().await.unwrap();
     let roles = roles(&mut tx, project).await.unwrap();
     let hashes = DesiredHashes::of(snap).unwrap();
-    let fast = load_current(&mut tx, project, "uccx", snap, &hashes)
+    let fast = load_current(&mut tx, &Fields::clear(), project, "uccx", snap, &hashes)
         .await
         .unwrap();
-    let full = load_current_full(&mut tx, project, "uccx").await.unwrap();
+    let full = load_current_full(&mut tx, &Fields::clear(), project, "uccx").await.unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(fast.current.users.len(), full.users.len());
     assert_eq!(fast.current.groups.len(), full.groups.len());
@@ -170,7 +170,7 @@ async fn compare(pool: &Pool, project: &ProjectId, snap: &DirectorySnapshot) -> 
 async fn apply(pool: &Pool, project: &ProjectId, snap: &DirectorySnapshot, n: i64) {
     let key = format!("k{n}");
     let now = time::macros::datetime!(2025-01-06 08:00:00 UTC) + time::Duration::seconds(n);
-    let out = sync_directory(pool, project, &request(snap.clone()), &key, &key, now)
+    let out = sync_directory(pool, &Fields::clear(), project, &request(snap.clone()), &key, &key, now)
         .await
         .unwrap();
     assert_eq!(out.status(), 200, "{}", String::from_utf8_lossy(out.body()));

@@ -154,6 +154,20 @@ where
 /// Attribute rows (owner, name, value) in position order. Sorted here rather than by the
 /// database: the order only matters within one owner's attribute, and a stable in-memory sort
 /// by position is cheaper than a global `ORDER BY` over the whole source.
+/// Opens the values of attribute rows (owner, name, value) of `table`.
+fn open_attributes(
+    fields: &Fields,
+    table: &str,
+    rows: Vec<(String, String, String)>,
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    rows.into_iter()
+        .map(|(owner, name, value)| {
+            let value = open_attribute(fields, table, &owner, &name, value)?;
+            Ok((owner, name, value))
+        })
+        .collect()
+}
+
 fn by_position(mut rows: Vec<(String, String, String, i32)>) -> Vec<(String, String, String)> {
     rows.sort_by_key(|r| r.3);
     rows.into_iter().map(|(o, n, v, _)| (o, n, v)).collect()
@@ -162,6 +176,7 @@ fn by_position(mut rows: Vec<(String, String, String, i32)>) -> Vec<(String, Str
 /// The child rows of the given users, assembled onto their rows.
 async fn load_users_in_full(
     conn: &mut Conn,
+    fields: &Fields,
     project: &str,
     source: &str,
     rows: Vec<UserRow>,
@@ -221,9 +236,10 @@ async fn load_users_in_full(
         ),
     )
     .await?;
+    let attributes = open_attributes(fields, "user_attributes", by_position(attributes))?;
     assemble_users(
         rows,
-        by_position(attributes),
+        attributes,
         skills,
         memberships,
         user_roles,
@@ -233,6 +249,7 @@ async fn load_users_in_full(
 /// The attributes of the given groups, assembled onto their rows.
 async fn load_groups_in_full(
     conn: &mut Conn,
+    fields: &Fields,
     project: &str,
     source: &str,
     rows: Vec<(String, String, String, bool)>,
@@ -251,7 +268,8 @@ async fn load_groups_in_full(
         ),
     )
     .await?;
-    assemble_groups(rows, by_position(attributes))
+    let attributes = open_attributes(fields, "group_attributes", by_position(attributes))?;
+    assemble_groups(rows, attributes)
 }
 
 /// Everything stored for one source of one project, every child row read (the reference the
@@ -259,6 +277,7 @@ async fn load_groups_in_full(
 #[cfg(test)]
 pub(crate) async fn load_current_full(
     conn: &mut Conn,
+    fields: &Fields,
     project: &ProjectId,
     source: &str,
 ) -> Result<CurrentState, StoreError> {
@@ -271,6 +290,10 @@ pub(crate) async fn load_current_full(
     .bind(source)
     .fetch_all(&mut *conn)
     .await?;
+    let users = users
+        .into_iter()
+        .map(|row| open_user_row(fields, row))
+        .collect::<Result<Vec<_>, _>>()?;
     let groups: Vec<(String, String, String, bool)> = sqlx::query_as(
         "SELECT id, external_id, name, enabled FROM groups WHERE project_id = $1 AND source = $2",
     )
@@ -279,8 +302,8 @@ pub(crate) async fn load_current_full(
     .fetch_all(&mut *conn)
     .await?;
     Ok(CurrentState {
-        users: load_users_in_full(conn, p, source, users, Owners::All).await?,
-        groups: load_groups_in_full(conn, p, source, groups, Owners::All).await?,
+        users: load_users_in_full(conn, fields, p, source, users, Owners::All).await?,
+        groups: load_groups_in_full(conn, fields, p, source, groups, Owners::All).await?,
     })
 }
 
@@ -295,6 +318,7 @@ pub(crate) async fn load_current_full(
 /// desired counterpart can be claimed that way, and those are all read in full).
 pub(crate) async fn load_current(
     conn: &mut Conn,
+    fields: &Fields,
     project: &ProjectId,
     source: &str,
     desired: &wfm_model::DirectorySnapshot,
@@ -327,13 +351,16 @@ pub(crate) async fn load_current(
             }
             stale_users.push((id.clone(), hash.clone()));
         }
-        full.push((id, external_id, username, first, last, email, enabled));
+        full.push(open_user_row(
+            fields,
+            (id, external_id, username, first, last, email, enabled),
+        )?);
     }
     stats.users_loaded = full.len();
     if !full.is_empty() {
         let ids: Vec<String> = full.iter().map(|r| r.0.clone()).collect();
         let owners = Owners::pick(&ids, stats.users);
-        users.extend(load_users_in_full(conn, p, source, full, owners).await?);
+        users.extend(load_users_in_full(conn, fields, p, source, full, owners).await?);
     }
 
     let rows: Vec<(String, String, String, bool, Option<String>)> = sqlx::query_as(
@@ -366,7 +393,7 @@ pub(crate) async fn load_current(
     if !full.is_empty() {
         let ids: Vec<String> = full.iter().map(|r| r.0.clone()).collect();
         let owners = Owners::pick(&ids, stats.groups);
-        groups.extend(load_groups_in_full(conn, p, source, full, owners).await?);
+        groups.extend(load_groups_in_full(conn, fields, p, source, full, owners).await?);
     }
     Ok(Loaded {
         current: CurrentState { users, groups },
@@ -390,6 +417,7 @@ const USER_FILTER: &str = "FROM users u WHERE u.project_id = $1 \
 /// Users matching a query (plus an optional id), one page, with their children.
 async fn user_page(
     conn: &mut Conn,
+    fields: &Fields,
     project: &ProjectId,
     q: &UserQuery,
     id: Option<&str>,
@@ -397,6 +425,40 @@ async fn user_page(
     limit: u64,
     with_total: bool,
 ) -> Result<(Vec<UserView>, u64), StoreError> {
+    if let (true, Some(needle)) = (fields.encrypts(), q.q.as_deref()) {
+        // Sealed names and e-mails cannot be searched by SQL: filter the project's rows that
+        // match everything else in memory, after opening them.
+        let sql = format!(
+            "SELECT u.id, u.source, u.external_id, u.username, u.first_name, u.last_name, \
+             u.email, u.enabled, u.created_at, u.updated_at {USER_FILTER} ORDER BY u.username, u.id"
+        );
+        let rows: Vec<UserViewRow> = sqlx::query_as(&sql)
+            .bind(project.as_str())
+            .bind(q.source.as_deref())
+            .bind(q.username.as_deref())
+            .bind(q.group.as_deref())
+            .bind(q.enabled)
+            .bind(None::<String>)
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+        let needle = needle.to_lowercase();
+        let mut matched = Vec::new();
+        for row in rows {
+            let row = open_view_row(fields, row)?;
+            if view_row_contains(&row, &needle) {
+                matched.push(row);
+            }
+        }
+        let total = u64::try_from(matched.len()).unwrap_or(u64::MAX);
+        let page = matched
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect();
+        let views = user_views(conn, fields, page).await?;
+        return Ok((views, if with_total { total } else { 0 }));
+    }
     let pattern = q.q.as_deref().map(contains_pattern);
     let total = if with_total {
         let sql = format!("SELECT COUNT(*) {USER_FILTER}");
@@ -431,8 +493,21 @@ async fn user_page(
         .bind(to_i64(offset))
         .fetch_all(&mut *conn)
         .await?;
+    let rows = rows
+        .into_iter()
+        .map(|row| open_view_row(fields, row))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((user_views(conn, fields, rows).await?, total))
+}
+
+/// The API views of a page of (opened) user rows, with their children, in the page's order.
+async fn user_views(
+    conn: &mut Conn,
+    fields: &Fields,
+    rows: Vec<UserViewRow>,
+) -> Result<Vec<UserView>, StoreError> {
     if rows.is_empty() {
-        return Ok((Vec::new(), total));
+        return Ok(Vec::new());
     }
     let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let attributes: Vec<(String, String, String)> = sqlx::query_as(&format!(
@@ -442,6 +517,7 @@ async fn user_page(
     .bind(ids_param(&ids))
     .fetch_all(&mut *conn)
     .await?;
+    let attributes = open_attributes(fields, "user_attributes", attributes)?;
     let skills: Vec<(String, String, i32)> = sqlx::query_as(&format!(
         "SELECT s.user_id, s.skill, s.competence FROM user_skills s WHERE {}",
         in_ids("s.user_id", 1)
@@ -464,20 +540,20 @@ async fn user_page(
     .bind(ids_param(&ids))
     .fetch_all(&mut *conn)
     .await?;
-    let views = assemble_views(rows, attributes, skills, groups, user_roles)?;
-    Ok((views, total))
+    assemble_views(rows, attributes, skills, groups, user_roles)
 }
 
 /// One page of users.
 pub(crate) async fn list_users(
     pool: &Pool,
+    fields: &Fields,
     project: &ProjectId,
     q: &UserQuery,
 ) -> Result<Page<UserView>, StoreError> {
     let offset = q.offset.unwrap_or(0);
     let limit = page_limit(q.limit);
     let mut tx = pool.begin_with(READ_TX).await?;
-    let (items, total) = user_page(&mut tx, project, q, None, offset, limit, true).await?;
+    let (items, total) = user_page(&mut tx, fields, project, q, None, offset, limit, true).await?;
     tx.commit().await?;
     Ok(Page {
         items,
@@ -490,12 +566,13 @@ pub(crate) async fn list_users(
 /// One user by hub id.
 pub(crate) async fn get_user(
     pool: &Pool,
+    fields: &Fields,
     project: &ProjectId,
     id: &str,
 ) -> Result<Option<UserView>, StoreError> {
     let mut tx = pool.begin_with(READ_TX).await?;
     let q = UserQuery::default();
-    let (items, _) = user_page(&mut tx, project, &q, Some(id), 0, 1, false).await?;
+    let (items, _) = user_page(&mut tx, fields, project, &q, Some(id), 0, 1, false).await?;
     tx.commit().await?;
     Ok(items.into_iter().next())
 }
@@ -508,6 +585,7 @@ const GROUP_FILTER: &str = "FROM groups g WHERE g.project_id = $1 \
 /// Groups matching a query (plus an optional id), one page, with attributes and member counts.
 async fn group_page(
     conn: &mut Conn,
+    fields: &Fields,
     project: &ProjectId,
     q: &GroupQuery,
     id: Option<&str>,
@@ -562,6 +640,7 @@ async fn group_page(
     .bind(ids_param(&ids))
     .fetch_all(&mut *conn)
     .await?;
+    let attributes = open_attributes(fields, "group_attributes", attributes)?;
     let index: HashMap<String, usize> =
         ids.into_iter().enumerate().map(|(i, id)| (id, i)).collect();
     for (group_id, name, value) in attributes {
@@ -575,13 +654,14 @@ async fn group_page(
 /// One page of groups.
 pub(crate) async fn list_groups(
     pool: &Pool,
+    fields: &Fields,
     project: &ProjectId,
     q: &GroupQuery,
 ) -> Result<Page<GroupView>, StoreError> {
     let offset = q.offset.unwrap_or(0);
     let limit = page_limit(q.limit);
     let mut tx = pool.begin_with(READ_TX).await?;
-    let (items, total) = group_page(&mut tx, project, q, None, offset, limit).await?;
+    let (items, total) = group_page(&mut tx, fields, project, q, None, offset, limit).await?;
     tx.commit().await?;
     Ok(Page {
         items,
@@ -594,12 +674,13 @@ pub(crate) async fn list_groups(
 /// One group with the ids of all its members.
 pub(crate) async fn get_group(
     pool: &Pool,
+    fields: &Fields,
     project: &ProjectId,
     id: &str,
 ) -> Result<Option<GroupDetail>, StoreError> {
     let mut tx = pool.begin_with(READ_TX).await?;
     let q = GroupQuery::default();
-    let (items, _) = group_page(&mut tx, project, &q, Some(id), 0, 1).await?;
+    let (items, _) = group_page(&mut tx, fields, project, &q, Some(id), 0, 1).await?;
     let Some(group) = items.into_iter().next() else {
         tx.commit().await?;
         return Ok(None);
@@ -714,6 +795,7 @@ pub(crate) async fn get_run(
 /// One page of a run's change log, in apply order; `None` when the run does not exist.
 pub(crate) async fn run_changes(
     pool: &Pool,
+    fields: &Fields,
     project: &ProjectId,
     id: &str,
     offset: u64,
@@ -725,8 +807,8 @@ pub(crate) async fn run_changes(
         tx.commit().await?;
         return Ok(None);
     };
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT change FROM sync_run_changes WHERE run_id = $1 ORDER BY seq LIMIT $2 OFFSET $3",
+    let rows: Vec<(i32, String)> = sqlx::query_as(
+        "SELECT seq, change FROM sync_run_changes WHERE run_id = $1 ORDER BY seq LIMIT $2 OFFSET $3",
     )
     .bind(id)
     .bind(to_i64(limit))
@@ -735,9 +817,12 @@ pub(crate) async fn run_changes(
     .await?;
     tx.commit().await?;
     let items = rows
-        .iter()
-        .map(|(json,)| serde_json::from_str(json))
-        .collect::<Result<Vec<ObjectChange>, _>>()?;
+        .into_iter()
+        .map(|(seq, stored)| {
+            let json = fields.open("sync_run_changes", "change", &change_row(id, seq), stored)?;
+            Ok(serde_json::from_str(&json)?)
+        })
+        .collect::<Result<Vec<ObjectChange>, StoreError>>()?;
     Ok(Some(Page {
         items,
         total: run.change_count,

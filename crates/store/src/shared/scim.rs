@@ -23,6 +23,7 @@ const USER_ROWS_SQL: &str = "SELECT u.id, u.source, u.external_id, u.username, u
 
 pub(super) async fn user_rows(
     pool: &Pool,
+    fields: &Fields,
     project: &str,
     id: Option<&str>,
     offset: i64,
@@ -35,22 +36,25 @@ pub(super) async fn user_rows(
         .bind(offset)
         .fetch_all(pool)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ScimUserRow {
-            id: r.0,
-            source: r.1,
-            external_id: r.2,
-            username: r.3,
-            first_name: r.4,
-            last_name: r.5,
-            email: r.6,
-            enabled: r.7,
-            created_at: r.8,
-            updated_at: r.9,
-            doc: r.10,
+    rows.into_iter()
+        .map(|r| {
+            let [first_name, last_name, email] = open_user_names(fields, &r.0, [r.4, r.5, r.6])?;
+            let doc = fields.open_opt("scim_resources", "doc", &r.0, r.10)?;
+            Ok(ScimUserRow {
+                id: r.0,
+                source: r.1,
+                external_id: r.2,
+                username: r.3,
+                first_name,
+                last_name,
+                email,
+                enabled: r.7,
+                created_at: r.8,
+                updated_at: r.9,
+                doc,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn user_count(pool: &Pool, project: &str) -> Result<u64, StoreError> {
@@ -63,6 +67,7 @@ pub(super) async fn user_count(pool: &Pool, project: &str) -> Result<u64, StoreE
 
 pub(super) async fn user_children(
     pool: &Pool,
+    fields: &Fields,
     project: &str,
     ids: Option<&[String]>,
 ) -> Result<HashMap<String, ScimUserChildren>, StoreError> {
@@ -80,6 +85,7 @@ pub(super) async fn user_children(
     .fetch_all(&mut *tx)
     .await?;
     for (user, name, value) in attributes {
+        let value = open_attribute(fields, "user_attributes", &user, &name, value)?;
         out.entry(user).or_default().attributes.push((name, value));
     }
     let skills: Vec<(String, String, i32)> = sqlx::query_as(&format!(
@@ -133,6 +139,7 @@ const GROUP_ROWS_SQL: &str = "SELECT g.id, g.source, g.external_id, g.name, g.cr
 
 pub(super) async fn group_rows(
     pool: &Pool,
+    fields: &Fields,
     project: &str,
     id: Option<&str>,
 ) -> Result<Vec<ScimGroupRow>, StoreError> {
@@ -141,18 +148,20 @@ pub(super) async fn group_rows(
         .bind(id)
         .fetch_all(pool)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ScimGroupRow {
-            id: r.0,
-            source: r.1,
-            external_id: r.2,
-            name: r.3,
-            created_at: r.4,
-            updated_at: r.5,
-            doc: r.6,
+    rows.into_iter()
+        .map(|r| {
+            let doc = fields.open_opt("scim_resources", "doc", &r.0, r.6)?;
+            Ok(ScimGroupRow {
+                id: r.0,
+                source: r.1,
+                external_id: r.2,
+                name: r.3,
+                created_at: r.4,
+                updated_at: r.5,
+                doc,
+            })
         })
-        .collect())
+        .collect()
 }
 
 // CROSS JOIN keeps SQLite from scanning the project's users first (it joins in the written
@@ -220,6 +229,7 @@ async fn check_owned(
 
 async fn put_doc(
     tx: &mut Tx,
+    fields: &Fields,
     project: &str,
     kind: &str,
     id: &str,
@@ -232,7 +242,7 @@ async fn put_doc(
     .bind(id)
     .bind(project)
     .bind(kind)
-    .bind(doc)
+    .bind(fields.seal("scim_resources", "doc", id, doc)?)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -240,6 +250,7 @@ async fn put_doc(
 
 pub(super) async fn write_user(
     pool: &Pool,
+    fields: &Fields,
     project: &str,
     target: Option<&str>,
     user: &ScimUserWrite,
@@ -267,6 +278,15 @@ pub(super) async fn write_user(
             username: user.username.clone(),
         }));
     }
+    let [first, last, email] = seal_user_names(
+        fields,
+        id,
+        [
+            user.first_name.as_deref(),
+            user.last_name.as_deref(),
+            user.email.as_deref(),
+        ],
+    )?;
     if target.is_some() {
         sqlx::query(
             "UPDATE users SET username = $3, first_name = $4, last_name = $5, email = $6, \
@@ -275,9 +295,9 @@ pub(super) async fn write_user(
         .bind(project)
         .bind(id)
         .bind(&user.username)
-        .bind(&user.first_name)
-        .bind(&user.last_name)
-        .bind(&user.email)
+        .bind(&first)
+        .bind(&last)
+        .bind(&email)
         .bind(user.enabled)
         .bind(stamp)
         .execute(&mut *tx)
@@ -298,9 +318,9 @@ pub(super) async fn write_user(
         .bind(project)
         .bind(SCIM_SOURCE)
         .bind(&user.username)
-        .bind(&user.first_name)
-        .bind(&user.last_name)
-        .bind(&user.email)
+        .bind(&first)
+        .bind(&last)
+        .bind(&email)
         .bind(user.enabled)
         .bind(stamp)
         .execute(&mut *tx)
@@ -312,7 +332,7 @@ pub(super) async fn write_user(
         )
         .bind(id)
         .bind(name)
-        .bind(value)
+        .bind(seal_attribute(fields, "user_attributes", id, name, value)?)
         .bind(i32::try_from(position).unwrap_or(i32::MAX))
         .execute(&mut *tx)
         .await?;
@@ -325,7 +345,7 @@ pub(super) async fn write_user(
             .execute(&mut *tx)
             .await?;
     }
-    put_doc(&mut tx, project, "User", id, &user.doc).await?;
+    put_doc(&mut tx, fields, project, "User", id, &user.doc).await?;
     tx.commit().await?;
     Ok(Ok(id.to_string()))
 }
@@ -366,6 +386,7 @@ pub(super) async fn delete_user(
 
 pub(super) async fn write_group(
     pool: &Pool,
+    fields: &Fields,
     project: &str,
     target: Option<&str>,
     group: &ScimGroupWrite,
@@ -427,7 +448,7 @@ pub(super) async fn write_group(
             .execute(&mut *tx)
             .await?;
     }
-    put_doc(&mut tx, project, "Group", id, &group.doc).await?;
+    put_doc(&mut tx, fields, project, "Group", id, &group.doc).await?;
     tx.commit().await?;
     Ok(Ok(id.to_string()))
 }

@@ -5,6 +5,7 @@
 /// The whole sync of one source in one transaction (see [`crate::Store::sync_directory`]).
 pub(crate) async fn sync_directory(
     pool: &Pool,
+    fields: &Fields,
     project: &ProjectId,
     req: &SyncRequest,
     key: &str,
@@ -26,6 +27,7 @@ pub(crate) async fn sync_directory(
             return Err(StoreError::IdempotencyConflict);
         }
         let status = u16::try_from(status).map_err(StoreError::corrupt)?;
+        let body = fields.open("idempotency_keys", "body", key, body)?;
         return Ok(SyncOutcome::Replay {
             status,
             body: body.into_bytes(),
@@ -36,13 +38,13 @@ pub(crate) async fn sync_directory(
     }
     let known_roles = roles(&mut tx, project).await?;
     let started = std::time::Instant::now();
-    let hashes = DesiredHashes::of(&req.snapshot)?;
+    let hashes = DesiredHashes::of(&req.snapshot)?.keyed(fields);
     let Loaded {
         current,
         stats,
         stale_users,
         stale_groups,
-    } = load_current(&mut tx, project, source, &req.snapshot, &hashes).await?;
+    } = load_current(&mut tx, fields, project, source, &req.snapshot, &hashes).await?;
     let loaded = started.elapsed();
     let limits = SafetyLimits {
         max_disable_ratio: req.max_disable_ratio,
@@ -80,13 +82,13 @@ pub(crate) async fn sync_directory(
                 RunResult::Applied
             };
             if run.result == RunResult::Applied {
-                apply_plan(&mut tx, project, &current, &plan, &hashes, &stamp).await?;
+                apply_plan(&mut tx, fields, project, &current, &plan, &hashes, &stamp).await?;
                 refresh_hashes(&mut tx, &plan, stale_users, stale_groups).await?;
             }
             run.change_count =
                 u64::try_from(plan.groups.len() + plan.users.len()).unwrap_or(u64::MAX);
             insert_run(&mut tx, project, &run).await?;
-            insert_change_log(&mut tx, &run.id, &plan).await?;
+            insert_change_log(&mut tx, fields, &run.id, &plan).await?;
             let changes = plan
                 .groups
                 .iter()
@@ -112,7 +114,7 @@ pub(crate) async fn sync_directory(
     .bind(key)
     .bind(request_hash)
     .bind(i32::from(status))
-    .bind(&body)
+    .bind(fields.seal("idempotency_keys", "body", key, &body)?)
     .bind(&stamp)
     .execute(&mut *tx)
     .await?;
@@ -155,7 +157,12 @@ async fn insert_run(conn: &mut Conn, project: &ProjectId, run: &SyncRun) -> Resu
     Ok(())
 }
 
-async fn insert_change_log(conn: &mut Conn, run_id: &str, plan: &Plan) -> Result<(), StoreError> {
+async fn insert_change_log(
+    conn: &mut Conn,
+    fields: &Fields,
+    run_id: &str,
+    plan: &Plan,
+) -> Result<(), StoreError> {
     let mut batch = Batch::new("sync_run_changes", &["run_id", "seq", "change"]);
     let changes = plan
         .groups
@@ -163,10 +170,12 @@ async fn insert_change_log(conn: &mut Conn, run_id: &str, plan: &Plan) -> Result
         .map(ChangeRef::Group)
         .chain(plan.users.iter().map(ChangeRef::User));
     for (seq, change) in changes.enumerate() {
+        let seq = i32::try_from(seq).unwrap_or(i32::MAX);
+        let json = serde_json::to_string(&change)?;
         batch.push([
             Val::T(run_id.to_string()),
-            Val::I(i32::try_from(seq).unwrap_or(i32::MAX)),
-            Val::T(serde_json::to_string(&change)?),
+            Val::I(seq),
+            Val::T(fields.seal("sync_run_changes", "change", &change_row(run_id, seq), &json)?),
         ])?;
     }
     insert_batch(conn, &batch).await
@@ -226,6 +235,7 @@ fn missing(what: &str, external_id: &ExternalId) -> StoreError {
 /// Writes a plan: groups (create/update/re-enable), users, then group disables.
 async fn apply_plan(
     conn: &mut Conn,
+    fields: &Fields,
     project: &ProjectId,
     current: &CurrentState,
     plan: &Plan,
@@ -287,7 +297,7 @@ async fn apply_plan(
             ])?;
             rewritten_groups.push(id.clone());
         }
-        push_attributes(&mut group_attributes, &id, &desired.attributes)?;
+        push_attributes(fields, &mut group_attributes, &id, &desired.attributes)?;
         group_ids.insert(desired.external_id.as_str(), id);
     }
     delete_children(conn, &["group_attributes"], "group_id", &rewritten_groups).await?;
@@ -322,6 +332,15 @@ async fn apply_plan(
             (_, Some(id)) => id.clone(),
             (_, None) => return Err(missing("user", &change.external_id)),
         };
+        let [first, last, email] = seal_user_names(
+            fields,
+            &id,
+            [
+                desired.first_name.as_deref(),
+                desired.last_name.as_deref(),
+                desired.email.as_deref(),
+            ],
+        )?;
         if change.op == Op::Create {
             new_users.push([
                 Val::T(id.clone()),
@@ -329,9 +348,9 @@ async fn apply_plan(
                 Val::T(source.to_string()),
                 Val::T(desired.external_id.to_string()),
                 Val::T(desired.username.clone()),
-                Val::O(desired.first_name.clone()),
-                Val::O(desired.last_name.clone()),
-                Val::O(desired.email.clone()),
+                Val::O(first),
+                Val::O(last),
+                Val::O(email),
                 Val::B(true),
                 Val::T(stamp.to_string()),
                 Val::T(stamp.to_string()),
@@ -342,16 +361,16 @@ async fn apply_plan(
                 Val::T(id.clone()),
                 Val::T(desired.external_id.to_string()),
                 Val::T(desired.username.clone()),
-                Val::O(desired.first_name.clone()),
-                Val::O(desired.last_name.clone()),
-                Val::O(desired.email.clone()),
+                Val::O(first),
+                Val::O(last),
+                Val::O(email),
                 Val::B(true),
                 Val::T(stamp.to_string()),
                 Val::O(Some(hashes.user(desired)?)),
             ])?;
             rewritten_users.push(id.clone());
         }
-        push_attributes(&mut attributes, &id, &desired.attributes)?;
+        push_attributes(fields, &mut attributes, &id, &desired.attributes)?;
         for (skill, level) in &desired.skills {
             skills.push([
                 Val::T(id.clone()),
