@@ -179,6 +179,13 @@ fn check_config(path: &Path) -> i32 {
             problems.push(format!("server.tls_cert / server.tls_key: {e}"));
         }
     }
+    let encryption = match crate::encryption::describe(&config) {
+        Ok(text) => text,
+        Err(e) => {
+            problems.push(e);
+            String::new()
+        }
+    };
     if !problems.is_empty() {
         eprintln!("error: invalid configuration in {}:", path.display());
         for p in problems {
@@ -192,7 +199,7 @@ fn check_config(path: &Path) -> i32 {
         "http (INSECURE, lab only)"
     };
     println!(
-        "OK: {} — listen {} over {scheme}, storage {}, {} project(s): {}",
+        "OK: {} — listen {} over {scheme}, storage {}, {encryption}, {} project(s): {}",
         path.display(),
         config.server.bind,
         crate::redact_url(&config.storage.url),

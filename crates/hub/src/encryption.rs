@@ -128,6 +128,33 @@ pub fn load_kek(
     Ok(Some((Arc::new(kek), source)))
 }
 
+/// What `check-config` says about `[encryption]`: where the KEK comes from (read, never
+/// created), or the problem.
+pub fn describe(config: &HubConfig) -> Result<String, String> {
+    let enc = &config.encryption;
+    if !enc.enabled {
+        return Ok("encryption at rest OFF".to_string());
+    }
+    let pending = if enc.kek_file.is_none() && std::env::var_os(&enc.kek_env).is_none() {
+        sqlite_file(&config.storage.url)
+            .map(|db| default_kek_file(&db))
+            .filter(|path| !path.exists())
+    } else {
+        None
+    };
+    if let Some(path) = pending {
+        return Ok(format!(
+            "encryption at rest on, KEK created on first start at {}",
+            path.display()
+        ));
+    }
+    let (kek, source) = load_kek(config)?.ok_or_else(|| "encryption at rest is off".to_string())?;
+    Ok(format!(
+        "encryption at rest on, KEK '{}' from {source}",
+        kek.id()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

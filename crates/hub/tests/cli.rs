@@ -98,6 +98,59 @@ fn check_config_ok_and_unreadable_tls_files() {
 }
 
 #[test]
+fn check_config_names_where_the_kek_comes_from_and_what_is_wrong_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |storage: &str, encryption: &str| {
+        let path = write_config(dir.path(), "allow_insecure_http = true", storage);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(encryption);
+        std::fs::write(&path, text).unwrap();
+        let out = Command::new(BIN)
+            .args(["check-config", "-c"])
+            .arg(&path)
+            .env_remove("WFM_HUB_KEK")
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), all)
+    };
+    // SQLite with no KEK: named, and not created by a check.
+    let (code, out) = check(&sqlite_url(dir.path()), "");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("created on first start") && out.contains("hub.sqlite.kek"),
+        "{out}"
+    );
+    assert!(!dir.path().join("hub.sqlite.kek").exists());
+    // PostgreSQL with no KEK: a configuration error naming the settings.
+    let (code, out) = check("postgres://wfm@127.0.0.1:1/wfm", "");
+    assert_eq!(code, Some(78), "{out}");
+    assert!(
+        out.contains("kek_file") && out.contains("WFM_HUB_KEK"),
+        "{out}"
+    );
+    // A KEK file that is not a key.
+    let bad = dir.path().join("bad.kek");
+    std::fs::write(&bad, "not a key").unwrap();
+    let section = format!("\n[encryption]\nkek_file = \"{}\"\n", bad.display());
+    let (code, out) = check(&sqlite_url(dir.path()), &section);
+    assert_eq!(code, Some(78), "{out}");
+    assert!(
+        out.contains("bad.kek") && out.contains("64 hex digits"),
+        "{out}"
+    );
+    // A good one.
+    std::fs::write(&bad, "ab".repeat(32)).unwrap();
+    let (code, out) = check("postgres://wfm@127.0.0.1:1/wfm", &section);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("KEK 'kek-1' from file"), "{out}");
+}
+
+#[test]
 fn gen_cert_writes_a_usable_pair() {
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("c.pem");
