@@ -64,10 +64,82 @@ impl Default for EncryptionConfig {
     }
 }
 
-/// `[retention]`: how long stored data is kept (docs/retention.md).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct RetentionConfig {}
+/// `[retention]`: how long stored data is kept (docs/retention.md). These are the defaults of
+/// every project; `wfm-hub retention set` stores per-project overrides in the database. Each
+/// keep is a duration (`"90d"`, `"3y"`, `"400d"`) or `"forever"`; at least `1d`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Agent state events (by event time), closed feed gaps, and agents left without events.
+    /// Default `"90d"`.
+    pub agent_states: RetentionKeep,
+    /// Queue intervals (by interval start); coverage before the cutoff is merged so that
+    /// purged time is not reported missing. Default `"1095d"` (3 years).
+    pub intervals: RetentionKeep,
+    /// Identity sync runs with their change logs (which hold personal data), by start time.
+    /// Default `"400d"` (like `[audit] retain`).
+    pub sync_runs: RetentionKeep,
+    /// Idempotency records (the stored answers importer replays get). Default `"30d"`: an
+    /// importer replays its outbox within hours; a key purged earlier than its replay would
+    /// be applied again (harmless for the replace-a-window batches, but not a replay).
+    pub idempotency: RetentionKeep,
+    /// Adherence schedules and exceptions that ended before the cutoff. Default `"400d"`.
+    pub adherence: RetentionKeep,
+    /// Run the daily purge job in `serve`. Default `true` (`false`: purge only with
+    /// `wfm-hub retention purge`, e.g. from cron).
+    pub job: bool,
+    /// How long after `serve` starts the job first runs (then every 24 h). Default `"5m"`.
+    #[serde(with = "humantime_serde")]
+    pub job_delay: std::time::Duration,
+    /// Rows removed per statement (each its own short transaction). Default `10000`;
+    /// 100 to 1,000,000.
+    pub chunk_rows: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        let days = |n: u64| RetentionKeep::For(std::time::Duration::from_secs(n * 86_400));
+        RetentionConfig {
+            agent_states: days(90),
+            intervals: days(1095),
+            sync_runs: days(400),
+            idempotency: days(30),
+            adherence: days(400),
+            job: true,
+            job_delay: std::time::Duration::from_secs(300),
+            chunk_rows: 10_000,
+        }
+    }
+}
+
+/// How long one kind of data is kept: a duration, or forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionKeep {
+    /// Never purged.
+    Forever,
+    /// Purged once older than this.
+    For(std::time::Duration),
+}
+
+impl RetentionKeep {
+    /// Reads `"forever"` or a humantime duration (`"90d"`, `"3y"`, `"12h"`, `"2w"`).
+    pub fn parse(text: &str) -> Result<RetentionKeep, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("forever") {
+            return Ok(RetentionKeep::Forever);
+        }
+        humantime_serde::re::humantime::parse_duration(text)
+            .map(RetentionKeep::For)
+            .map_err(|e| format!("cannot read '{text}': {e} (expected e.g. 90d, 3y or forever)"))
+    }
+}
+
+impl<'de> Deserialize<'de> for RetentionKeep {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        RetentionKeep::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
 
 /// `[audit]`: how long the audit log keeps its entries.
 #[derive(Debug, Clone, Deserialize)]
@@ -276,6 +348,27 @@ impl HubConfig {
                     "contains an empty role name",
                 ));
             }
+        }
+        // [retention]
+        let r = &self.retention;
+        for (key, keep) in [
+            ("agent_states", r.agent_states),
+            ("intervals", r.intervals),
+            ("sync_runs", r.sync_runs),
+            ("idempotency", r.idempotency),
+            ("adherence", r.adherence),
+        ] {
+            if let RetentionKeep::For(d) = keep {
+                if d < std::time::Duration::from_secs(86_400) {
+                    issues.push(issue(
+                        format!("retention.{key}"),
+                        "must be at least 1d (or \"forever\")",
+                    ));
+                }
+            }
+        }
+        if !(100..=1_000_000).contains(&r.chunk_rows) {
+            issues.push(issue("retention.chunk_rows", "must be 100 to 1000000"));
         }
         issues
     }
