@@ -157,7 +157,9 @@ impl Cipher {
     pub fn encrypt(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.reserve()?;
         let mut nonce = [0u8; NONCE_LEN];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
+        // The thread-local CSPRNG (ChaCha, seeded and reseeded from the OS): a syscall per
+        // nonce would cost more than the encryption of a short field.
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut nonce);
 
         let id = self.key_id.as_str().as_bytes();
         let mut blob = Vec::with_capacity(2 + id.len() + NONCE_LEN + plaintext.len() + TAG_LEN);

@@ -39,6 +39,9 @@ impl std::fmt::Display for KekSource {
     }
 }
 
+/// A loaded KEK and where it came from.
+pub type LoadedKek = (Arc<dyn KeyEncryptionKey>, KekSource);
+
 /// The SQLite database file of a `sqlite:` URL (`None` for an in-memory database).
 fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url
@@ -60,9 +63,7 @@ pub fn default_kek_file(database: &Path) -> PathBuf {
 
 /// The KEK `[encryption]` names (`None` when encryption at rest is switched off). Errors name
 /// the setting to fix.
-pub fn load_kek(
-    config: &HubConfig,
-) -> Result<Option<(Arc<dyn KeyEncryptionKey>, KekSource)>, String> {
+pub fn load_kek(config: &HubConfig) -> Result<Option<LoadedKek>, String> {
     let enc: &EncryptionConfig = &config.encryption;
     if !enc.enabled {
         return Ok(None);

@@ -189,10 +189,12 @@ impl ProjectCrypto {
         mac.update(domain.as_bytes());
         mac.update(value.as_bytes());
         let tag = mac.finalize().into_bytes();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = String::with_capacity(BLIND_INDEX_PREFIX.len() + 64);
         out.push_str(BLIND_INDEX_PREFIX);
         for byte in tag.iter() {
-            out.push_str(&format!("{byte:02x}"));
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 15)]));
         }
         out
     }

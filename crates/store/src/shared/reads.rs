@@ -421,8 +421,7 @@ async fn user_page(
     project: &ProjectId,
     q: &UserQuery,
     id: Option<&str>,
-    offset: u64,
-    limit: u64,
+    (offset, limit): (u64, u64),
     with_total: bool,
 ) -> Result<(Vec<UserView>, u64), StoreError> {
     if let (true, Some(needle)) = (fields.encrypts(), q.q.as_deref()) {
@@ -553,7 +552,7 @@ pub(crate) async fn list_users(
     let offset = q.offset.unwrap_or(0);
     let limit = page_limit(q.limit);
     let mut tx = pool.begin_with(READ_TX).await?;
-    let (items, total) = user_page(&mut tx, fields, project, q, None, offset, limit, true).await?;
+    let (items, total) = user_page(&mut tx, fields, project, q, None, (offset, limit), true).await?;
     tx.commit().await?;
     Ok(Page {
         items,
@@ -572,7 +571,7 @@ pub(crate) async fn get_user(
 ) -> Result<Option<UserView>, StoreError> {
     let mut tx = pool.begin_with(READ_TX).await?;
     let q = UserQuery::default();
-    let (items, _) = user_page(&mut tx, fields, project, &q, Some(id), 0, 1, false).await?;
+    let (items, _) = user_page(&mut tx, fields, project, &q, Some(id), (0, 1), false).await?;
     tx.commit().await?;
     Ok(items.into_iter().next())
 }
