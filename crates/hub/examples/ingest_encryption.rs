@@ -9,6 +9,8 @@
 //!   every user with first/last name, e-mail, agentId, phoneExtension and secondaryEmail — all
 //!   new, so every personal field, attribute, change-log entry and the answer is sealed;
 //! - `directory update`: the same snapshot with every last name and extension changed;
+//! - `resync 1% changed`: the same snapshot again with one user in a hundred changed (a daily
+//!   sync; unchanged users are matched by their keyed content hash and never opened);
 //! - `agent states`: `STATE_BATCHES` batches (default 40) of 500 live state events (no sealed
 //!   field: the cost there is only the per-request key lookup).
 //!
@@ -61,10 +63,12 @@ roles = ["agent", "supervisor"]
     Ok(wfm_config::parse_hub(&text, "enc-bench.toml", &|_| None)?)
 }
 
-fn snapshot(agents: usize, generation: usize) -> Value {
+/// Users whose index is a multiple of `every` are at `generation`, the others at 1.
+fn snapshot(agents: usize, generation: usize, every: usize) -> Value {
     let teams = 1000.min(agents.max(1));
     let users: Vec<Value> = (0..agents)
         .map(|i| {
+            let generation = if i % every.max(1) == 0 { generation } else { 1 };
             json!({
                 "external_id": format!("u{i}"),
                 "username": format!("agent{i:05}"),
@@ -128,7 +132,7 @@ async fn post(client: &reqwest::Client, url: &str, key: &str, body: &Value) -> a
 }
 
 /// Records/s of (directory create, directory update, agent states) on one fresh hub.
-async fn one(backend: &str, on: bool, agents: usize, batches: usize) -> anyhow::Result<[f64; 3]> {
+async fn one(backend: &str, on: bool, agents: usize, batches: usize) -> anyhow::Result<[f64; 4]> {
     let db = match backend {
         "sqlite" => TestDatabase::sqlite(),
         _ => TestDatabase::postgres().await,
@@ -140,7 +144,11 @@ async fn one(backend: &str, on: bool, agents: usize, batches: usize) -> anyhow::
     let base = hub.base_url();
     let client = reqwest::Client::new();
     let sync = format!("{base}/api/v1/directory/sync");
-    let (create, update) = (snapshot(agents, 0), snapshot(agents, 1));
+    let (create, update, resync) = (
+        snapshot(agents, 0, 1),
+        snapshot(agents, 1, 1),
+        snapshot(agents, 2, 100),
+    );
 
     let t = Instant::now();
     post(&client, &sync, "create", &create).await?;
@@ -148,6 +156,9 @@ async fn one(backend: &str, on: bool, agents: usize, batches: usize) -> anyhow::
     let t = Instant::now();
     post(&client, &sync, "update", &update).await?;
     let updated = agents as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    post(&client, &sync, "resync", &resync).await?;
+    let resynced = agents as f64 / t.elapsed().as_secs_f64();
 
     let bodies: Vec<Value> = (0..batches).map(states).collect();
     let url = format!("{base}/api/v1/agent-states");
@@ -158,7 +169,7 @@ async fn one(backend: &str, on: bool, agents: usize, batches: usize) -> anyhow::
     let events = (batches * 500) as f64 / t.elapsed().as_secs_f64();
     hub.shutdown().await?;
     db.finish().await;
-    Ok([created, updated, events])
+    Ok([created, updated, resynced, events])
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -174,8 +185,8 @@ async fn main() -> anyhow::Result<()> {
     let backends = std::env::var("BACKENDS").unwrap_or_else(|_| "sqlite postgres".into());
     println!("ingest with encryption at rest off vs on: {agents} users, {batches} x 500 state events, median of {rounds} rounds (records/s)");
     for backend in backends.split_whitespace() {
-        let mut off: Vec<[f64; 3]> = Vec::new();
-        let mut on: Vec<[f64; 3]> = Vec::new();
+        let mut off: Vec<[f64; 4]> = Vec::new();
+        let mut on: Vec<[f64; 4]> = Vec::new();
         for round in 0..rounds {
             // Alternate the order so that drift (cache, autovacuum) hits both alike.
             if round % 2 == 0 {
@@ -191,10 +202,13 @@ async fn main() -> anyhow::Result<()> {
             "{:<20} {:>12} {:>12} {:>8}",
             "case", "off rec/s", "on rec/s", "cost"
         );
-        for (i, case) in ["directory create", "directory update", "agent states"]
-            .iter()
-            .enumerate()
-        {
+        let cases = [
+            "directory create",
+            "directory update",
+            "resync 1% changed",
+            "agent states",
+        ];
+        for (i, case) in cases.iter().enumerate() {
             let a = median(off.iter().map(|r| r[i]).collect());
             let b = median(on.iter().map(|r| r[i]).collect());
             let cost = if a > 0.0 { (1.0 - b / a) * 100.0 } else { 0.0 };

@@ -7,6 +7,7 @@
 //! rows (the agent extension). Prints one table per backend.
 //!
 //! Run: `cargo run --release -p wfm-hub --example scim_list`
+//! Each backend runs with encryption at rest off, then on (`ENCRYPTION=off|on` for one only).
 //! Environment: `AGENTS` (24000), `ROUNDS` (30), `BACKENDS` ("sqlite postgres"),
 //! `WFM_TEST_POSTGRES_URL` (postgres://postgres@127.0.0.1:5432/test).
 
@@ -23,7 +24,11 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn config(url: &str) -> anyhow::Result<wfm_config::HubConfig> {
+fn config(
+    url: &str,
+    kek: &std::path::Path,
+    encrypt: bool,
+) -> anyhow::Result<wfm_config::HubConfig> {
     let text = format!(
         r#"
 [server]
@@ -35,11 +40,16 @@ max_body_bytes = 268435456
 url = "{url}"
 max_connections = 4
 
+[encryption]
+enabled = {encrypt}
+kek_file = "{kek}"
+
 [[projects]]
 id = "alpha"
 token = "{TOKEN}"
 roles = ["agent", "supervisor"]
-"#
+"#,
+        kek = kek.display()
     );
     Ok(wfm_config::parse_hub(&text, "scim-bench.toml", &|_| None)?)
 }
@@ -107,12 +117,15 @@ async fn series(
     Ok((percentile(&times, 50.0), percentile(&times, 99.0), last))
 }
 
-async fn run(backend: &str, agents: usize, rounds: usize) -> anyhow::Result<()> {
+async fn run(backend: &str, agents: usize, rounds: usize, encrypt: bool) -> anyhow::Result<()> {
     let db = match backend {
         "sqlite" => TestDatabase::sqlite(),
         _ => TestDatabase::postgres().await,
     };
-    let hub = wfm_hub::start(config(db.url())?).await?;
+    let dir = tempfile::tempdir()?;
+    let kek = dir.path().join("bench.kek");
+    std::fs::write(&kek, "5a".repeat(32))?;
+    let hub = wfm_hub::start(config(db.url(), &kek, encrypt)?).await?;
     let base = hub.base_url();
     let client = reqwest::Client::new();
     let started = Instant::now();
@@ -127,7 +140,14 @@ async fn run(backend: &str, agents: usize, rounds: usize) -> anyhow::Result<()> 
     let seeded = started.elapsed().as_secs_f64();
     let users = format!("{base}/scim/v2/Users");
 
-    println!("\n{backend}: {agents} users seeded in {seeded:.1} s; {rounds} rounds per row");
+    let mode = if encrypt {
+        "encryption on"
+    } else {
+        "encryption off"
+    };
+    println!(
+        "\n{backend}, {mode}: {agents} users seeded in {seeded:.1} s; {rounds} rounds per row"
+    );
     println!("{:<52} {:>9} {:>9}", "request", "p50 ms", "p99 ms");
     let deep = agents.saturating_sub(99).max(1);
     let cases = [
@@ -186,8 +206,15 @@ async fn main() -> anyhow::Result<()> {
     let agents = env_usize("AGENTS", 24_000);
     let rounds = env_usize("ROUNDS", 30);
     let backends = std::env::var("BACKENDS").unwrap_or_else(|_| "sqlite postgres".to_string());
+    let modes: Vec<bool> = match std::env::var("ENCRYPTION").as_deref() {
+        Ok("off") => vec![false],
+        Ok("on") => vec![true],
+        _ => vec![false, true],
+    };
     for backend in backends.split_whitespace() {
-        run(backend, agents, rounds).await?;
+        for &encrypt in &modes {
+            run(backend, agents, rounds, encrypt).await?;
+        }
     }
     Ok(())
 }
