@@ -21,8 +21,8 @@ pub use cti::{CtiConfig, OutboxSection};
 pub use finesse::FinesseConfig;
 pub use history::{BadRowPolicy, HistoryConfig, HistoryDialect};
 pub use hub::{
-    AuditConfig, EncryptionConfig, HubConfig, HubServerConfig, LogConfig, LogFormat,
-    MatchPeopleBy, ProjectConfig, RetentionConfig, StorageConfig,
+    AuditConfig, EncryptionConfig, HubConfig, HubServerConfig, LogConfig, LogFormat, MatchPeopleBy,
+    ProjectConfig, RetentionConfig, StorageConfig,
 };
 pub use importer::{
     CucmConfig, HubClientConfig, ImporterConfig, ImporterSection, Scheme, SyncConfig, UccxConfig,
