@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use time::OffsetDateTime;
 use wfm_store::testing::TestDatabase;
+use wfm_store::testing::{count, exec};
 use wfm_store::{AuditFilter, Db, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wfm-hub");
@@ -43,25 +44,6 @@ fn text(out: &Output) -> (String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-async fn exec(store: &Store, sql: &str) {
-    match store.db() {
-        Db::Sqlite(pool) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
-        Db::Postgres(pool) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
-    }
-}
-
-async fn count(store: &Store, sql: &str) -> i64 {
-    let (n,): (i64,) = match store.db() {
-        Db::Sqlite(pool) => sqlx::query_as(sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql).fetch_one(pool).await.unwrap(),
-    };
-    n
 }
 
 /// Agent state events of `alpha` 100 days old (`old`) and 1 day old (`new`), and one sync run

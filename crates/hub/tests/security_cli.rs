@@ -5,8 +5,9 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+use wfm_store::testing::exec;
 use wfm_store::testing::TestDatabase;
-use wfm_store::{Db, Store};
+use wfm_store::Store;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wfm-hub");
 const TOKEN: &str = "cli-token-0123456789abcdef0123456789abcdef";
@@ -36,17 +37,6 @@ fn text(out: &Output) -> (String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-async fn exec(store: &Store, sql: &str) {
-    match store.db() {
-        Db::Sqlite(pool) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
-        Db::Postgres(pool) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
-    }
 }
 
 async fn scenario(db: TestDatabase) {

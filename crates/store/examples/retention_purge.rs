@@ -12,21 +12,11 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use wfm_model::ProjectId;
 use wfm_store::retention::{Keep, PurgeOptions, RetentionPolicy, DEFAULT_CHUNK_ROWS};
+use wfm_store::testing::exec;
 use wfm_store::testing::TestDatabase;
 use wfm_store::{Db, Store};
 
 const DAY_MS: i64 = 86_400_000;
-
-async fn exec(store: &Store, sql: &str) {
-    match store.db() {
-        Db::Sqlite(pool) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
-        Db::Postgres(pool) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
-    }
-}
 
 /// `rows` events of 200 agents on 2 sources, `age_days` to `age_days + span_days` days old.
 async fn insert_events(store: &Store, rows: i64, age_days: i64, span_days: i64) {

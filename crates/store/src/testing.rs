@@ -80,6 +80,30 @@ impl TestDatabase {
     }
 }
 
+/// Runs one SQL statement on the store's database; panics on error (tests only: for rows a
+/// test plants or tampers with directly).
+pub async fn exec(store: &crate::Store, sql: &str) {
+    let result = match store.db() {
+        crate::Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        crate::Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+    };
+    if let Err(e) = result {
+        panic!("{sql}: {e}");
+    }
+}
+
+/// The single integer a `SELECT COUNT(*) …`-like query answers; panics on error (tests only).
+pub async fn count(store: &crate::Store, sql: &str) -> i64 {
+    let row: Result<(i64,), _> = match store.db() {
+        crate::Db::Sqlite(pool) => sqlx::query_as(sql).fetch_one(pool).await,
+        crate::Db::Postgres(pool) => sqlx::query_as(sql).fetch_one(pool).await,
+    };
+    match row {
+        Ok((n,)) => n,
+        Err(e) => panic!("{sql}: {e}"),
+    }
+}
+
 async fn drop_database(name: &str) {
     if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

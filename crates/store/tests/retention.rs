@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use wfm_model::ProjectId;
 use wfm_protocol::intervals::TimeRange;
 use wfm_store::retention::{Keep, PurgeOptions, RetentionKind, RetentionPolicy};
+use wfm_store::testing::{count, exec};
 use wfm_store::{AuditFilter, Db, Store, StoreError};
 
 const DAY_MS: i64 = 86_400_000;
@@ -45,25 +46,6 @@ fn options(dry_run: bool) -> PurgeOptions {
         source: "test".into(),
         audit_empty: false,
     }
-}
-
-async fn exec(store: &Store, sql: &str) {
-    match store.db() {
-        Db::Sqlite(pool) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
-        Db::Postgres(pool) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
-    }
-}
-
-async fn count(store: &Store, sql: &str) -> i64 {
-    let (n,): (i64,) = match store.db() {
-        Db::Sqlite(pool) => sqlx::query_as(sql).fetch_one(pool).await.unwrap(),
-        Db::Postgres(pool) => sqlx::query_as(sql).fetch_one(pool).await.unwrap(),
-    };
-    n
 }
 
 /// Rows of `table` in project `p` (by `project_id`, or through `sync_runs` for changes).

@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use wfm_store::testing::exec;
 use wfm_store::{
     AuditEvent, AuditFilter, AuditProblem, Db, NewApiToken, ProjectDeletion, Store, StoreError,
 };
@@ -31,17 +32,6 @@ fn event(n: i64, action: &str, outcome: &str) -> AuditEvent {
         action: action.into(),
         outcome: outcome.into(),
         detail: None,
-    }
-}
-
-async fn exec(store: &Store, sql: &str) {
-    match store.db() {
-        Db::Sqlite(pool) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
-        Db::Postgres(pool) => {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
     }
 }
 
