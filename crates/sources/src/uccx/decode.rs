@@ -519,6 +519,18 @@ fn json_root(body: &[u8], item: &str, what: &str) -> Result<Element, SourceError
             detail: format!("{} bytes", body.len()),
         });
     }
+    let containers = json_containers(body);
+    if containers > XmlLimits::TREE_MAX_NODES {
+        // Counted before parsing: a serde_json value and then a tree cost about 55 bytes per
+        // body byte for tiny records (6 MB of `{},` took 336 MB).
+        return Err(SourceError::TooLarge {
+            what: what.to_string(),
+            detail: format!(
+                "more than {} JSON objects and arrays (UCCX has at most 400 agents)",
+                XmlLimits::TREE_MAX_NODES
+            ),
+        });
+    }
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         SourceError::malformed(
             what,
@@ -543,6 +555,30 @@ fn json_root(body: &[u8], item: &str, what: &str) -> Result<Element, SourceError
             "expected a JSON object or array",
         )),
     }
+}
+
+/// The number of objects and arrays in a JSON text (`{` and `[` outside strings), read in one
+/// pass without allocating; malformed text is counted as far as it goes (the parser then
+/// names the problem).
+fn json_containers(body: &[u8]) -> usize {
+    let (mut n, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => n += 1,
+                _ => {}
+            }
+        }
+    }
+    n
 }
 
 /// `"@x"` keys become attributes, arrays become repeated children, `{}` an empty element and
@@ -590,6 +626,18 @@ fn scalar_text(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_containers_are_counted_outside_strings_only() {
+        assert_eq!(json_containers(br#"{"a":[1,{"b":"[{"}],"c":"\"{"}"#), 3);
+        assert_eq!(json_containers(b"[]"), 1);
+        assert_eq!(json_containers(b"\"unterminated {"), 0);
+        let many = format!("[{}{{}}]", "{},".repeat(XmlLimits::TREE_MAX_NODES));
+        let err = json_root(many.as_bytes(), "item", "resources")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("JSON objects and arrays"), "{err}");
+    }
 
     #[test]
     fn last_segment_takes_the_id_from_a_ref_url() {
