@@ -69,6 +69,7 @@ case $HUB_BACKEND in
   *) die "HUB_BACKEND must be sqlite or postgres" ;;
 esac
 hub_port=$(free_port)
+[ -f "$work/hub.kek" ] || head -c 32 /dev/urandom >"$work/hub.kek"  # encryption at rest (PostgreSQL needs a KEK)
 cat >"$work/hub.toml" <<TOML
 [server]
 bind = "127.0.0.1:$hub_port"
@@ -78,6 +79,8 @@ tls_key = "$work/key.pem"
 url = "$hub_url"
 [log]
 level = "warn"
+[encryption]
+kek_file = "$work/hub.kek"
 [[projects]]
 id = "bench"
 token_file = "$work/token"

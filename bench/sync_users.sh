@@ -127,6 +127,7 @@ run_backend() {
     *) die "unknown backend $backend" ;;
   esac
   hub_port=$(free_port)
+  [ -f "$work/hub.kek" ] || head -c 32 /dev/urandom >"$work/hub.kek"  # encryption at rest (PostgreSQL needs a KEK)
   cat >"$work/hub-$backend.toml" <<TOML
 [server]
 bind = "127.0.0.1:$hub_port"
@@ -136,6 +137,8 @@ tls_key = "$work/key.pem"
 url = "$url"
 [log]
 level = "info"
+[encryption]
+kek_file = "$work/hub.kek"
 [[projects]]
 id = "bench"
 token_file = "$work/token"

@@ -22,7 +22,8 @@ async fn main() -> anyhow::Result<()> {
         &path,
         format!(
             "[server]\nbind = \"127.0.0.1:0\"\nallow_insecure_http = true\n\n[storage]\nurl = \"{url}\"\n\n\
-             [[projects]]\nid = \"alpha\"\ntoken = \"{TOKEN}\"\n\n[log]\nlevel = \"warn\"\n"
+             {}\n[[projects]]\nid = \"alpha\"\ntoken = \"{TOKEN}\"\n\n[log]\nlevel = \"warn\"\n",
+            wfm_store::testing::encryption_toml()
         ),
     )?;
     let config = wfm_config::load_hub(&path)?;

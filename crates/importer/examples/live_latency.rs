@@ -142,7 +142,8 @@ async fn phase(importer: &str, rate: u32, secs: u64) -> anyhow::Result<()> {
         });
         let hub_toml = format!(
             "[server]\nbind = \"127.0.0.1:0\"\nallow_insecure_http = true\n[storage]\nurl = \"{url}\"\n[log]\nlevel = \"warn\"\n\
-             [[projects]]\nid = \"bench\"\ntoken = \"{HUB_TOKEN}\"\nroles = [\"agent\"]\n"
+             {}[[projects]]\nid = \"bench\"\ntoken = \"{HUB_TOKEN}\"\nroles = [\"agent\"]\n",
+            wfm_store::testing::encryption_toml()
         );
         let hub_cfg = wfm_config::parse_hub(&hub_toml, "hub.toml", &|_| None)
             .map_err(|e| anyhow::anyhow!("{e}"))?;

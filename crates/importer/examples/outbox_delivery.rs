@@ -99,9 +99,10 @@ impl Hub {
         };
         let toml = format!(
             "[server]\nbind = \"127.0.0.1:{port}\"\nallow_insecure_http = true\n\
-             [storage]\nurl = \"{}\"\n[log]\nlevel = \"warn\"\n\
+             [storage]\nurl = \"{}\"\n[log]\nlevel = \"warn\"\n{}\
              [[projects]]\nid = \"bench\"\ntoken = \"{TOKEN}\"\nroles = [\"agent\"]\n",
-            db.url()
+            db.url(),
+            wfm_store::testing::encryption_toml()
         );
         let cfg = dir.join(format!("hub-{name}.toml"));
         std::fs::write(&cfg, toml)?;

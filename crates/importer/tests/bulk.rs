@@ -48,9 +48,10 @@ async fn rig(db: TestDatabase, moto: Option<&Moto>) -> Rig {
     };
     let hub_toml = format!(
         "[server]\nbind = \"127.0.0.1:0\"\nallow_insecure_http = true\n\
-         [storage]\nurl = \"{}\"\nmax_connections = 4\n\
+         [storage]\nurl = \"{}\"\nmax_connections = 4\n{}\
          [[projects]]\nid = \"bulk\"\ntoken = \"{TOKEN}\"\n{bulk}",
-        db.url()
+        db.url(),
+        wfm_store::testing::encryption_toml()
     );
     let config = wfm_config::parse_hub(&hub_toml, "hub.toml", &|_| None).unwrap();
     let hub = wfm_hub::server::start(config).await.unwrap();
@@ -160,7 +161,10 @@ async fn hub_rows(rig: &Rig, days: i64) -> usize {
 }
 
 async fn uploads(rig: &Rig) -> Vec<wfm_store::BulkUpload> {
-    let store = Store::open(rig.db.url(), 1).await.unwrap();
+    let store = Store::open(rig.db.url(), 1)
+        .await
+        .unwrap()
+        .with_encryption(wfm_store::testing::kek());
     store
         .bulk_uploads(&ProjectId::new("bulk").unwrap(), 100)
         .await

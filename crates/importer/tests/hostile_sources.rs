@@ -183,9 +183,10 @@ impl Rig {
         let db = TestDatabase::sqlite();
         let hub_toml = format!(
             "[server]\nbind = \"127.0.0.1:0\"\nallow_insecure_http = true\n\
-             [storage]\nurl = \"{}\"\nmax_connections = 4\n\
+             [storage]\nurl = \"{}\"\nmax_connections = 4\n{}\
              [[projects]]\nid = \"hostile\"\ntoken = \"{TOKEN}\"\nroles = [\"agent\", \"supervisor\"]\n",
-            db.url()
+            db.url(),
+            wfm_store::testing::encryption_toml()
         );
         let cfg = wfm_config::parse_hub(&hub_toml, "hub.toml", &|_| None).unwrap();
         let hub = wfm_hub::server::start(cfg).await.unwrap();

@@ -80,6 +80,43 @@ impl TestDatabase {
     }
 }
 
+/// The key-encryption key of test hubs (64 hex digits): [`kek`] in memory, [`kek_file`] on disk,
+/// [`encryption_toml`] as the `[encryption]` section of a hub.toml. PostgreSQL hubs need one
+/// (they have no default KEK); SQLite hubs use it too, so a test can open what a hub sealed.
+pub const TEST_KEK_HEX: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+/// [`TEST_KEK_HEX`] as a KEK with id `kek-1` (the hub's default id).
+pub fn kek() -> std::sync::Arc<dyn wfm_crypto::KeyEncryptionKey> {
+    match wfm_crypto::LocalKek::from_hex("kek-1", TEST_KEK_HEX) {
+        Ok(k) => std::sync::Arc::new(k),
+        Err(e) => panic!("test KEK: {e}"),
+    }
+}
+
+/// A file holding [`TEST_KEK_HEX`], shared by the tests of this process.
+pub fn kek_file() -> &'static std::path::Path {
+    static FILE: std::sync::OnceLock<(tempfile::TempDir, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    &FILE
+        .get_or_init(|| {
+            let dir = match tempfile::tempdir() {
+                Ok(d) => d,
+                Err(e) => panic!("temp dir for the test KEK: {e}"),
+            };
+            let path = dir.path().join("test.kek");
+            if let Err(e) = std::fs::write(&path, TEST_KEK_HEX) {
+                panic!("cannot write the test KEK: {e}");
+            }
+            (dir, path)
+        })
+        .1
+}
+
+/// The `[encryption]` section of a test hub.toml: on, with [`kek_file`].
+pub fn encryption_toml() -> String {
+    format!("[encryption]\nkek_file = \"{}\"\n", kek_file().display())
+}
+
 /// Runs one SQL statement on the store's database; panics on error (tests only: for rows a
 /// test plants or tampers with directly).
 pub async fn exec(store: &crate::Store, sql: &str) {

@@ -486,9 +486,10 @@ pub fn newest_segment(dir: &Path) -> Option<PathBuf> {
 async fn plain_hub(env: &Env) -> wfm_hub::server::RunningHub {
     let hub_toml = format!(
         "[server]\nbind = \"127.0.0.1:0\"\nallow_insecure_http = true\n\
-         [storage]\nurl = \"{}\"\nmax_connections = 4\n\
+         [storage]\nurl = \"{}\"\nmax_connections = 4\n{}\
          [[projects]]\nid = \"e2e\"\ntoken = \"{}\"\nroles = [\"agent\", \"supervisor\", \"team-lead\"]\n",
         env._db.url(),
+        wfm_store::testing::encryption_toml(),
         env.config.hub.token.expose(),
     );
     let config = wfm_config::parse_hub(&hub_toml, "hub.toml", &|_| None).unwrap();

@@ -95,11 +95,12 @@ impl Env {
         };
         let hub_toml = format!(
             "[server]\nbind = \"127.0.0.1:0\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\n\
-             [storage]\nurl = \"{}\"\nmax_connections = 4\n\
+             [storage]\nurl = \"{}\"\nmax_connections = 4\n{}\
              [[projects]]\nid = \"e2e\"\ntoken = \"{token}\"\nroles = [\"agent\", \"supervisor\", \"team-lead\"]\n",
             cert.display(),
             key.display(),
-            db.url()
+            db.url(),
+            wfm_store::testing::encryption_toml()
         );
         let hub_config = wfm_config::parse_hub(&hub_toml, "hub.toml", &|_| None).unwrap();
         let hub = wfm_hub::server::start(hub_config).await.unwrap();
