@@ -137,10 +137,8 @@ async fn one(backend: &str, on: bool, agents: usize, batches: usize) -> anyhow::
         "sqlite" => TestDatabase::sqlite(),
         _ => TestDatabase::postgres().await,
     };
-    let dir = tempfile::tempdir()?;
-    let kek = dir.path().join("bench.kek");
-    std::fs::write(&kek, "5a".repeat(32))?;
-    let hub = wfm_hub::start(config(db.url(), &kek, on)?).await?;
+    let kek = wfm_store::testing::kek_file();
+    let hub = wfm_hub::start(config(db.url(), kek, on)?).await?;
     let base = hub.base_url();
     let client = reqwest::Client::new();
     let sync = format!("{base}/api/v1/directory/sync");

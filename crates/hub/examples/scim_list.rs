@@ -122,10 +122,8 @@ async fn run(backend: &str, agents: usize, rounds: usize, encrypt: bool) -> anyh
         "sqlite" => TestDatabase::sqlite(),
         _ => TestDatabase::postgres().await,
     };
-    let dir = tempfile::tempdir()?;
-    let kek = dir.path().join("bench.kek");
-    std::fs::write(&kek, "5a".repeat(32))?;
-    let hub = wfm_hub::start(config(db.url(), &kek, encrypt)?).await?;
+    let kek = wfm_store::testing::kek_file();
+    let hub = wfm_hub::start(config(db.url(), kek, encrypt)?).await?;
     let base = hub.base_url();
     let client = reqwest::Client::new();
     let started = Instant::now();

@@ -212,11 +212,15 @@ async fn scan(store: &Store, sqlite_file: Option<&Path>) -> Vec<&'static str> {
     MARKERS.into_iter().filter(|m| text.contains(m)).collect()
 }
 
+/// The database file of a `sqlite://` URL (`None` for PostgreSQL).
+fn sqlite_file_of(url: &str) -> Option<PathBuf> {
+    url.strip_prefix("sqlite://")
+        .map(|p| PathBuf::from(p.split('?').next().unwrap_or(p)))
+}
+
 async fn scenario(db: TestDatabase, dir: &Path) {
     let url = db.url().to_string();
-    let sqlite_file = url
-        .strip_prefix("sqlite://")
-        .map(|p| PathBuf::from(p.split('?').next().unwrap_or(p)));
+    let sqlite_file = sqlite_file_of(&url);
     let encryption = if sqlite_file.is_some() {
         // The default: a KEK created next to the database file.
         String::new()
@@ -250,9 +254,7 @@ async fn scenario(db: TestDatabase, dir: &Path) {
 
 async fn control(db: TestDatabase) {
     let url = db.url().to_string();
-    let sqlite_file = url
-        .strip_prefix("sqlite://")
-        .map(|p| PathBuf::from(p.split('?').next().unwrap_or(p)));
+    let sqlite_file = sqlite_file_of(&url);
     let off = "[encryption]\nenabled = false";
     let hub = start(config(&url, off)).await.unwrap();
     write_and_read_back(&hub.base_url()).await;

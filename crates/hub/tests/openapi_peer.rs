@@ -38,11 +38,10 @@ async fn serve(state: AppState) -> String {
 /// is raised (it has its own tests); with the default it answers 429 where the auth checks
 /// want to see the 401 itself.
 async fn state(url: &str) -> AppState {
-    let kek = wfm_crypto::LocalKek::generate("peer-kek").unwrap_or_else(|e| panic!("kek: {e}"));
     let store = Store::open(url, 4)
         .await
         .unwrap_or_else(|e| panic!("open store: {e}"))
-        .with_encryption(Arc::new(kek));
+        .with_encryption(wfm_store::testing::kek());
     let alpha = ProjectId::new("alpha").unwrap_or_else(|e| panic!("project id: {e}"));
     let roles = vec!["agent".to_string(), "supervisor".to_string()];
     store

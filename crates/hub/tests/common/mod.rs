@@ -129,11 +129,10 @@ impl TestHub {
 
     async fn over(db: TestDatabase, max_body_bytes: usize) -> TestHub {
         // Every router test runs with encryption at rest on, as `serve` does by default.
-        let kek = wfm_crypto::LocalKek::generate("test-kek").unwrap();
         let store = Store::open(db.url(), 4)
             .await
             .unwrap()
-            .with_encryption(Arc::new(kek));
+            .with_encryption(wfm_store::testing::kek());
         let state = state_for(store, max_body_bytes).await;
         TestHub {
             router: app(state.clone()),
